@@ -1,0 +1,67 @@
+// Builds everything Tau runs from: the CLI, the daemon and the executor as bundled CommonJS (so neither
+// starts through a TypeScript loader), the guest runtime as one script evaluated in each isolate, the
+// SDK's type declarations (what deploy type-checks against and `tau init` writes), and the dashboard.
+import { build } from "esbuild";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, rmSync, chmodSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const dist = join(root, "dist");
+const started = Date.now();
+
+const nodeEntries = [
+  { in: "server/bin.ts", out: "server/bin", bin: true },
+  { in: "cli/bin.ts", out: "cli/bin", bin: true },
+  { in: "sandbox/executor/main.ts", out: "sandbox/executor" },
+  { in: "bench/run-overhead.ts", out: "bench/run-overhead" },
+].filter((e) => {
+  const ok = existsSync(join(root, e.in));
+  if (!ok) process.stderr.write(`build: skipping missing entry ${e.in}\n`);
+  return ok;
+});
+
+rmSync(dist, { recursive: true, force: true });
+mkdirSync(dist, { recursive: true });
+
+await build({
+  absWorkingDir: root,
+  entryPoints: nodeEntries.map((e) => ({ in: e.in, out: e.out })),
+  outdir: dist,
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "cjs",
+  packages: "external",
+  sourcemap: "linked",
+  logLevel: "warning",
+});
+for (const e of nodeEntries.filter((e) => e.bin)) {
+  const file = join(dist, `${e.out}.js`);
+  chmodSync(file, 0o755);
+}
+
+// The guest runtime: runs inside every isolate before the pipeline bundle. No Node, no host modules.
+await build({
+  absWorkingDir: root,
+  entryPoints: ["runtime/sdk/guest.ts"],
+  outfile: join(dist, "guest/runtime.js"),
+  bundle: true,
+  platform: "neutral",
+  format: "iife",
+  target: "es2022",
+  logLevel: "warning",
+});
+
+// SDK declarations for deploy-time type checking and `tau init`.
+execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "runtime/sdk/tsconfig.json"], {
+  cwd: root,
+  stdio: "inherit",
+});
+
+if (existsSync(join(root, "web/build.mjs"))) {
+  execFileSync(process.execPath, [join(root, "web/build.mjs")], { cwd: root, stdio: "inherit" });
+}
+
+process.stderr.write(`build: done in ${Date.now() - started} ms\n`);

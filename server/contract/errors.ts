@@ -1,0 +1,145 @@
+/**
+ * The one registry of Tau error codes. Server, sandbox, CLI and dashboard all speak these codes; an agent
+ * parses them, so a code is API: never rename or reuse one. Every code here is documented in
+ * docs/errors.md and a test keeps the two equal in both directions.
+ *
+ * Shape on the wire (API body, CLI stdout, run.error): `{"error": {code, message, hint, details}}`.
+ */
+
+export interface ErrorSpec {
+  /** HTTP status the API answers with. */
+  readonly status: number;
+  /** Default message when the thrower gives none. */
+  readonly message: string;
+  /** What to do next: written for an agent operating Tau. */
+  readonly hint: string;
+  /** Whether retrying the same action may succeed without a change (connection lost, timeout). */
+  readonly retryable: boolean;
+}
+
+const spec = (status: number, message: string, hint: string, retryable = false): ErrorSpec => ({
+  status,
+  message,
+  hint,
+  retryable,
+});
+
+export const ERRORS = {
+  // ── generic / API ────────────────────────────────────────────────────────────────────────────────
+  TAU_E_INTERNAL: spec(500, "Internal error in Tau.", "This is a bug in Tau, not in your pipeline. Retry once; if it persists, report it with the details."),
+  TAU_E_REQUEST_INVALID: spec(400, "The request is invalid.", "Check the fields named in details against the API's OpenAPI document (GET /api/openapi.json)."),
+  TAU_E_ROUTE_NOT_FOUND: spec(404, "No such API route.", "See GET /api/openapi.json for the routes this daemon serves; the CLI and daemon versions may differ (tau version)."),
+  TAU_E_PARAMS_INVALID: spec(400, "Run params must be a JSON object.", "Pass --params with a JSON object, e.g. --params '{\"day\": \"2026-01-31\"}'."),
+
+  // ── CLI ──────────────────────────────────────────────────────────────────────────────────────────
+  TAU_E_CLI_USAGE: spec(2, "Invalid command line.", "Run `tau --help` or `tau <command> --help` for the accepted arguments."),
+  TAU_E_DAEMON_UNREACHABLE: spec(503, "Cannot reach taud.", "Start the daemon with `taud` (or `npx taud`), or point TAU_HOST at a running instance.", true),
+  TAU_E_DAEMON_RESPONSE_INVALID: spec(502, "taud answered with something that is not Tau JSON.", "Check that TAU_HOST points at a Tau daemon, and that `tau version` matches the daemon's version."),
+  TAU_E_FILE_NOT_FOUND: spec(400, "File not found.", "Check the path; relative paths are resolved from the current directory."),
+  TAU_E_INIT_TARGET_EXISTS: spec(409, "The target already holds a file Tau would overwrite.", "Pass --force to overwrite, or choose another directory."),
+
+  // ── pipelines, versions, deploy ──────────────────────────────────────────────────────────────────
+  TAU_E_PIPELINE_NOT_FOUND: spec(404, "No pipeline with that name.", "Run `tau list` to see deployed pipelines, or `tau deploy FILE` to deploy one."),
+  TAU_E_VERSION_NOT_FOUND: spec(404, "The pipeline has no such version.", "Run `tau inspect NAME` to see its versions."),
+  TAU_E_DEPLOY_SYNTAX: spec(422, "The pipeline file does not compile.", "Fix the error at the file:line:column given in details.errors, then deploy again."),
+  TAU_E_DEPLOY_IMPORT_FORBIDDEN: spec(422, "The pipeline imports a module that cannot run in the sandbox.", "Pipelines may import only `tau`, `tau/connectors` and `tau/materializations`. Move host work into a connector call."),
+  TAU_E_DEPLOY_TYPECHECK: spec(422, "The pipeline file has type errors.", "Fix the errors at the file:line:column given in details.errors, or deploy with --no-typecheck to skip the check."),
+  TAU_E_DEPLOY_NO_PIPELINE: spec(422, "The file does not default-export a pipeline.", "End the file with `export default pipeline({ name: \"…\" }, async (ctx) => { … })`, importing pipeline from \"tau\"."),
+  TAU_E_DEPLOY_META_INVALID: spec(422, "The pipeline's meta is invalid.", "Fix the field named in details.field in the first argument of pipeline()."),
+  TAU_E_DEPLOY_NAME_INVALID: spec(422, "Invalid pipeline name.", "Use 1–64 characters: a lowercase letter first, then lowercase letters, digits, '_' or '-'."),
+  TAU_E_DEPLOY_NAME_TAKEN: spec(409, "Another file is already deployed under that name.", "Choose another name with --name, or pass --replace to make this file the pipeline's new version."),
+  TAU_E_DEPLOY_CRON_INVALID: spec(422, "The schedule is not a valid cron expression.", "Use five fields (minute hour day month weekday), e.g. \"0 6 * * *\", or six with seconds first."),
+  TAU_E_DEPLOY_TOO_LARGE: spec(413, "The pipeline source is too large.", "Keep a pipeline file under the size in details.limitBytes; move data out of the source into a connector."),
+
+  // ── runs ─────────────────────────────────────────────────────────────────────────────────────────
+  TAU_E_RUN_NOT_FOUND: spec(404, "No run with that id.", "Run `tau runs NAME` to list a pipeline's runs."),
+  TAU_E_RUN_NOT_FINISHED: spec(409, "The run has not finished yet.", "Wait with `tau logs NAME --run ID --follow`, then inspect it."),
+  TAU_E_NO_RUNS: spec(404, "The pipeline has not run yet.", "Run it with `tau run NAME`."),
+  TAU_E_PIPELINE_ERROR: spec(200, "The pipeline threw an error.", "Read error.step, error.line and error.column: they point into your pipeline file. Fix it and deploy again."),
+  TAU_E_PIPELINE_RESULT_INVALID: spec(200, "The pipeline returned a value that cannot be stored as JSON.", "Return plain JSON data (objects, arrays, strings, numbers, booleans, null) under the result size limit."),
+  TAU_E_RUN_TIMEOUT: spec(200, "The run passed its wall-clock deadline and was stopped.", "Raise timeoutSec in the pipeline meta, or make the pipeline do less per run (incremental loads, smaller extracts).", true),
+  TAU_E_RUN_CPU_LIMIT: spec(200, "The run used more CPU time than its budget and was stopped.", "Look for a busy loop in the step named in error.step; move heavy transforms into SQL executed by a connector."),
+  TAU_E_RUN_MEMORY_LIMIT: spec(200, "The run passed its isolate memory limit and was stopped.", "Process data in batches, or push the work into SQL executed by a connector instead of holding rows in the pipeline."),
+  TAU_E_RUN_INTERRUPTED: spec(200, "The run was still running when the daemon stopped.", "Run it again with `tau run NAME`.", true),
+  TAU_E_SANDBOX_CRASHED: spec(200, "The executor process running this run crashed.", "The daemon replaced the executor. If it repeats for this pipeline, it is likely exhausting memory in an uninterruptible built-in (e.g. a huge Array fill): process data in smaller pieces.", true),
+  TAU_E_STEP_INVALID: spec(200, "A step was used wrongly.", "Give each step a non-empty name and end it once (prefer `await using step = ctx.step(\"name\")` or ctx.step(name, fn))."),
+
+  // ── bridge (guest ↔ host) ────────────────────────────────────────────────────────────────────────
+  TAU_E_BRIDGE_PAYLOAD_TOO_LARGE: spec(200, "Data passed across the sandbox bridge exceeds its size limit.", "Pass less data per call: load or extract in batches."),
+  TAU_E_BRIDGE_PAYLOAD_INVALID: spec(200, "Data passed across the sandbox bridge is not plain JSON, or nests too deeply.", "Pass plain JSON values (no functions, cycles, or deeper nesting than details.maxDepth)."),
+  TAU_E_BRIDGE_OP_UNKNOWN: spec(200, "Unknown sandbox operation.", "Use the tau SDK rather than calling the bridge directly."),
+  TAU_E_SECRET_NOT_FOUND: spec(200, "No secret with that name.", "In local mode ctx.secret reads taud's environment: export the variable before starting taud."),
+  TAU_E_POLICY_DENIED: spec(200, "The tenant policy does not allow this operation.", "details.rule names the policy rule; ask an admin to change the policy, or use an allowed connector or host."),
+
+  // ── connectors ───────────────────────────────────────────────────────────────────────────────────
+  TAU_E_CONNECTOR_ARGS_INVALID: spec(200, "Invalid arguments to a connector call.", "Check the call against the connector's documentation in docs/sdk.md."),
+  TAU_E_CONNECTOR_CLOSED: spec(200, "The connector was used after it was closed.", "Use the connector inside its `await using` block."),
+  TAU_E_CONNECTOR_BUSY: spec(200, "The database is locked by another process.", "Another run holds the DuckDB file; runs retry for a while before this error. Avoid overlapping runs that write the same file.", true),
+  TAU_E_CONNECTOR_SYNTAX: spec(200, "The database rejected the SQL as a syntax error.", "Fix the SQL shown in details.sql."),
+  TAU_E_CONNECTOR_UNKNOWN_OBJECT: spec(200, "The SQL names a table, column or function that does not exist.", "Check the name in the message; use getSchema(table) to list a table's columns."),
+  TAU_E_CONNECTOR_TYPE_MISMATCH: spec(200, "A value does not fit the column's type.", "Cast the value, or change the column type; details.column names it when known."),
+  TAU_E_CONNECTOR_CONSTRAINT: spec(200, "A constraint rejected the rows (unique, not null, foreign key or check).", "Deduplicate or fix the offending rows, or load with another mode."),
+  TAU_E_CONNECTOR_IO: spec(200, "The database could not read or write its file.", "Check the path and the free disk space.", true),
+  TAU_E_CONNECTOR_QUERY_FAILED: spec(200, "The database rejected the statement.", "Read the database's message in error.message and fix the statement."),
+  TAU_E_CONNECTOR_UNAVAILABLE: spec(200, "The connector is not available in this build of Tau.", "Use one of the connectors listed in docs/sdk.md."),
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export const ERROR_CODES: readonly ErrorCode[] = Object.keys(ERRORS) as ErrorCode[];
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === "string" && Object.prototype.hasOwnProperty.call(ERRORS, value);
+}
+
+/** The error body every Tau surface prints: `{"error": ErrorBody}`. */
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+  hint: string;
+  details: Record<string, unknown>;
+}
+
+/**
+ * A Tau error. Thrown inside the daemon and CLI; serialised as plain data (`toBody()`) whenever it
+ * crosses a process or isolate boundary, so `instanceof` is never needed on the far side.
+ */
+export class TauError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown>;
+  readonly hint: string;
+
+  constructor(code: ErrorCode, message?: string, details: Record<string, unknown> = {}, hint?: string) {
+    super(message ?? ERRORS[code].message);
+    this.name = "TauError";
+    this.code = code;
+    this.details = details;
+    this.hint = hint ?? ERRORS[code].hint;
+  }
+
+  get status(): number {
+    return ERRORS[this.code].status;
+  }
+
+  get retryable(): boolean {
+    return ERRORS[this.code].retryable;
+  }
+
+  toBody(): ErrorBody {
+    return { code: this.code, message: this.message, hint: this.hint, details: this.details };
+  }
+
+  /** Rebuilds a TauError from a body received over HTTP/IPC; unknown codes become TAU_E_INTERNAL. */
+  static fromBody(body: unknown): TauError {
+    const b = (body ?? {}) as Partial<ErrorBody>;
+    if (!isErrorCode(b.code)) {
+      return new TauError("TAU_E_INTERNAL", typeof b.message === "string" ? b.message : undefined, { received: b.code ?? null });
+    }
+    const details = b.details && typeof b.details === "object" ? (b.details as Record<string, unknown>) : {};
+    return new TauError(b.code, typeof b.message === "string" ? b.message : undefined, details, typeof b.hint === "string" ? b.hint : undefined);
+  }
+}
+
+export function isTauError(err: unknown): err is TauError {
+  return err instanceof TauError;
+}
