@@ -50,6 +50,7 @@ export const ERRORS = {
   TAU_E_DEPLOY_NAME_TAKEN: spec(409, "Another file is already deployed under that name.", "Choose another name with --name, or pass --replace to make this file the pipeline's new version."),
   TAU_E_DEPLOY_CRON_INVALID: spec(422, "The schedule is not a valid cron expression.", "Use five fields (minute hour day month weekday), e.g. \"0 6 * * *\", or six with seconds first."),
   TAU_E_DEPLOY_TOO_LARGE: spec(413, "The pipeline source is too large.", "Keep a pipeline file under the size in details.limitBytes; move data out of the source into a connector."),
+  TAU_E_DEPLOY_MODULE_UNAVAILABLE: spec(422, "The pipeline imports a Tau module that this version of Tau does not provide yet.", "Remove the import named in details.errors. Until `tau/materializations` ships, build tables with a connector's execute(), e.g. CREATE OR REPLACE TABLE … AS SELECT …."),
 
   // ── runs ─────────────────────────────────────────────────────────────────────────────────────────
   TAU_E_RUN_NOT_FOUND: spec(404, "No run with that id.", "Run `tau runs NAME` to list a pipeline's runs."),
@@ -82,6 +83,23 @@ export const ERRORS = {
   TAU_E_CONNECTOR_IO: spec(200, "The database could not read or write its file.", "Check the path and the free disk space.", true),
   TAU_E_CONNECTOR_QUERY_FAILED: spec(200, "The database rejected the statement.", "Read the database's message in error.message and fix the statement."),
   TAU_E_CONNECTOR_UNAVAILABLE: spec(200, "The connector is not available in this build of Tau.", "Use one of the connectors listed in docs/sdk.md."),
+  TAU_E_CONNECTOR_RESULT_TOO_LARGE: spec(200, "The query returns more rows than one extract may bring into the pipeline.", "Filter or aggregate in SQL, or extract in pages (LIMIT/OFFSET or a key range); details.limitRows gives the limit."),
+
+  // ── sandbox (executor side) ──────────────────────────────────────────────────────────────────────
+  TAU_E_RUN_CANCELLED: spec(200, "The run was cancelled.", "Start it again with `tau run NAME` when you want it to run."),
+  TAU_E_SANDBOX_UNAVAILABLE: spec(503, "No executor process is available to run pipelines.", "The executor pool is starting, restarting crashed executors or shutting down; retry in a few seconds. The daemon's stderr log says why executors fail to start.", true),
+
+  // ── daemon (taud) and its store ──────────────────────────────────────────────────────────────────
+  TAU_E_DAEMON_OPTIONS_INVALID: spec(400, "Invalid taud option.", "Check the flag or TAU_* variable named in details.option; run `taud --help` for the accepted options."),
+  TAU_E_DAEMON_HOME_LOCKED: spec(409, "Another taud is already using this home folder.", "Stop the daemon whose pid is in details.pid, or start this one with another --home (TAU_HOME)."),
+  TAU_E_DAEMON_SHUTTING_DOWN: spec(503, "taud is shutting down and accepts no new work.", "Wait for the daemon to restart, then retry.", true),
+  TAU_E_REQUEST_TOO_LARGE: spec(413, "The request body is too large.", "Send less data per request; details.limitBytes gives the limit."),
+  TAU_E_RUN_QUEUE_FULL: spec(429, "Too many runs are queued.", "Wait for queued runs to finish (tau status shows the queue), then retry.", true),
+  TAU_E_STORE_BUSY: spec(503, "The daemon's database is busy.", "Retry in a moment. If it persists, check that no other process holds TAU_HOME/tau.db open.", true),
+  TAU_E_STORE_CONFLICT: spec(409, "A concurrent change conflicted with this one.", "Retry the command; it was not applied.", true),
+  TAU_E_DEPLOY_EVALUATION_FAILED: spec(422, "Evaluating the pipeline file in the sandbox failed.", "The file's top-level code threw or ran out of limits while its meta was read; details.cause says where. Keep top-level code to imports and the pipeline() call."),
+  TAU_E_EVENTS_SLOW_CONSUMER: spec(429, "The event stream was closed because the client did not keep up.", "Reconnect and subscribe again with afterSeq set to the last seq you processed; nothing is lost.", true),
+  TAU_E_STORE_FAILED: spec(500, "The daemon could not read or write its database.", "Check free disk space and the permissions of TAU_HOME (details.home); the daemon's stderr log has the database's message."),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -1,0 +1,224 @@
+/**
+ * Values between DuckDB and the pipeline's JSON. Reading: BIGINT-family → number when it is a safe integer,
+ * else a decimal string; DECIMAL → number; DATE → "YYYY-MM-DD"; TIMESTAMP/TIMESTAMPTZ → ISO-8601 UTC with
+ * the source precision ("2024-01-02T03:04:05.123456Z"); JSON columns → their parsed value. Writing (load):
+ * column types are inferred from the rows when a table has to be created.
+ */
+import {
+  DuckDBTypeId,
+  DuckDBDateValue,
+  DuckDBDecimalValue,
+  DuckDBIntervalValue,
+  DuckDBTimestampMillisecondsValue,
+  DuckDBTimestampNanosecondsValue,
+  DuckDBTimestampSecondsValue,
+  DuckDBTimestampTZValue,
+  DuckDBTimestampValue,
+  JsonDuckDBValueConverter,
+  arrayFromArrayValue,
+  arrayFromListValue,
+  createDuckDBValueConverter,
+  objectArrayFromMapValue,
+  objectFromStructValue,
+  objectFromUnionValue,
+  type DuckDBType,
+  type DuckDBValue,
+  type DuckDBValueConverter,
+} from "@duckdb/node-api";
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+// JS Date's range: ±8.64e15 ms.
+const MAX_DATE_MICROS = 8_640_000_000_000_000_000n;
+
+function integerToJson(value: DuckDBValue): JsonValue {
+  if (typeof value === "bigint") return value <= MAX_SAFE && value >= MIN_SAFE ? Number(value) : value.toString();
+  if (typeof value === "number") return value;
+  return String(value);
+}
+
+function microsToIso(micros: bigint, fallback: string): string {
+  if (micros > MAX_DATE_MICROS || micros < -MAX_DATE_MICROS) return fallback;
+  let millis = micros / 1000n;
+  let sub = micros % 1000n;
+  if (sub < 0n) {
+    sub += 1000n;
+    millis -= 1n;
+  }
+  const iso = new Date(Number(millis)).toISOString();
+  return sub === 0n ? iso : `${iso.slice(0, -1)}${sub.toString().padStart(3, "0")}Z`;
+}
+
+function timestampToJson(value: DuckDBValue): JsonValue {
+  if (value instanceof DuckDBTimestampValue || value instanceof DuckDBTimestampTZValue) {
+    return value.isFinite ? microsToIso(value.micros, value.toString()) : value.toString();
+  }
+  if (value instanceof DuckDBTimestampSecondsValue) return microsToIso(value.seconds * 1_000_000n, value.toString());
+  if (value instanceof DuckDBTimestampMillisecondsValue) return microsToIso(value.millis * 1000n, value.toString());
+  if (value instanceof DuckDBTimestampNanosecondsValue) return microsToIso(value.nanos / 1000n, value.toString());
+  return String(value);
+}
+
+function dateToJson(value: DuckDBValue): JsonValue {
+  return value instanceof DuckDBDateValue ? value.toString() : String(value);
+}
+
+function decimalToJson(value: DuckDBValue): JsonValue {
+  if (value instanceof DuckDBDecimalValue) return value.toDouble();
+  return typeof value === "number" ? value : String(value);
+}
+
+function intervalToJson(value: DuckDBValue): JsonValue {
+  if (value instanceof DuckDBIntervalValue) {
+    return { months: value.months, days: value.days, micros: integerToJson(value.micros) };
+  }
+  return String(value);
+}
+
+function varcharToJson(value: DuckDBValue, type: DuckDBType): JsonValue {
+  const text = String(value);
+  if (type.alias === "JSON") {
+    try {
+      return JSON.parse(text) as JsonValue;
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
+const fallback = JsonDuckDBValueConverter as DuckDBValueConverter<JsonValue>;
+const passthrough: DuckDBValueConverter<JsonValue> = (value, type, converter) => fallback(value, type, converter);
+
+/** DuckDB value → JSON value, per column type (see the file comment). */
+export const tauJsonConverter: DuckDBValueConverter<JsonValue> = createDuckDBValueConverter<JsonValue>({
+  [DuckDBTypeId.INVALID]: passthrough,
+  [DuckDBTypeId.BOOLEAN]: passthrough,
+  [DuckDBTypeId.TINYINT]: passthrough,
+  [DuckDBTypeId.SMALLINT]: passthrough,
+  [DuckDBTypeId.INTEGER]: passthrough,
+  [DuckDBTypeId.BIGINT]: integerToJson,
+  [DuckDBTypeId.UTINYINT]: passthrough,
+  [DuckDBTypeId.USMALLINT]: passthrough,
+  [DuckDBTypeId.UINTEGER]: passthrough,
+  [DuckDBTypeId.UBIGINT]: integerToJson,
+  [DuckDBTypeId.FLOAT]: passthrough,
+  [DuckDBTypeId.DOUBLE]: passthrough,
+  [DuckDBTypeId.TIMESTAMP]: timestampToJson,
+  [DuckDBTypeId.DATE]: dateToJson,
+  [DuckDBTypeId.TIME]: passthrough,
+  [DuckDBTypeId.INTERVAL]: intervalToJson,
+  [DuckDBTypeId.HUGEINT]: integerToJson,
+  [DuckDBTypeId.UHUGEINT]: integerToJson,
+  [DuckDBTypeId.VARCHAR]: varcharToJson,
+  [DuckDBTypeId.BLOB]: passthrough,
+  [DuckDBTypeId.DECIMAL]: decimalToJson,
+  [DuckDBTypeId.TIMESTAMP_S]: timestampToJson,
+  [DuckDBTypeId.TIMESTAMP_MS]: timestampToJson,
+  [DuckDBTypeId.TIMESTAMP_NS]: timestampToJson,
+  [DuckDBTypeId.ENUM]: passthrough,
+  [DuckDBTypeId.LIST]: arrayFromListValue,
+  [DuckDBTypeId.STRUCT]: objectFromStructValue as DuckDBValueConverter<JsonValue>,
+  [DuckDBTypeId.MAP]: objectArrayFromMapValue as DuckDBValueConverter<JsonValue>,
+  [DuckDBTypeId.ARRAY]: arrayFromArrayValue,
+  [DuckDBTypeId.UUID]: passthrough,
+  [DuckDBTypeId.UNION]: objectFromUnionValue as DuckDBValueConverter<JsonValue>,
+  [DuckDBTypeId.BIT]: passthrough,
+  [DuckDBTypeId.TIME_TZ]: passthrough,
+  [DuckDBTypeId.TIMESTAMP_TZ]: timestampToJson,
+  [DuckDBTypeId.ANY]: passthrough,
+  [DuckDBTypeId.BIGNUM]: integerToJson,
+  [DuckDBTypeId.SQLNULL]: passthrough,
+  [DuckDBTypeId.STRING_LITERAL]: passthrough,
+  [DuckDBTypeId.INTEGER_LITERAL]: passthrough,
+  [DuckDBTypeId.TIME_NS]: passthrough,
+  [DuckDBTypeId.GEOMETRY]: passthrough,
+  [DuckDBTypeId.VARIANT]: passthrough,
+});
+
+// ── load: inferring column types from rows ──────────────────────────────────────────────────────────
+
+/** SQL type of a column created by load, and the type its values are staged as before the final INSERT. */
+export interface InferredColumn {
+  name: string;
+  /** Type used when load creates the table. */
+  sqlType: "BOOLEAN" | "BIGINT" | "DOUBLE" | "VARCHAR" | "DATE" | "TIMESTAMP" | "TIMESTAMPTZ" | "JSON";
+  /** Type of the staging column the appender fills; the INSERT casts it to the table's type. */
+  stageType: "BOOLEAN" | "BIGINT" | "DOUBLE" | "VARCHAR";
+}
+
+const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
+const TIMESTAMP_RE = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/;
+
+interface Seen {
+  bool: boolean;
+  int: boolean;
+  float: boolean;
+  date: boolean;
+  tsNaive: boolean;
+  tsZoned: boolean;
+  text: boolean;
+  json: boolean;
+}
+
+/** Column names in first-seen order across all rows, each with the type its values call for. */
+export function inferColumns(rows: readonly Record<string, unknown>[]): InferredColumn[] {
+  const seen = new Map<string, Seen>();
+  for (const row of rows) {
+    for (const key of Object.keys(row)) {
+      let s = seen.get(key);
+      if (!s) {
+        s = { bool: false, int: false, float: false, date: false, tsNaive: false, tsZoned: false, text: false, json: false };
+        seen.set(key, s);
+      }
+      const v = row[key];
+      if (v === null || v === undefined) continue;
+      if (typeof v === "boolean") s.bool = true;
+      else if (typeof v === "number") {
+        if (Number.isSafeInteger(v)) s.int = true;
+        else s.float = true;
+      } else if (typeof v === "string") {
+        if (DATE_RE.test(v)) s.date = true;
+        else {
+          const m = TIMESTAMP_RE.exec(v);
+          if (m && !Number.isNaN(Date.parse(v.replace(" ", "T")))) {
+            if (m[1]) s.tsZoned = true;
+            else s.tsNaive = true;
+          } else s.text = true;
+        }
+      } else s.json = true;
+    }
+  }
+  return [...seen].map(([name, s]) => ({ name, ...typeFor(s) }));
+}
+
+function typeFor(s: Seen): Omit<InferredColumn, "name"> {
+  const kinds = [s.bool, s.int || s.float, s.date || s.tsNaive || s.tsZoned || s.text, s.json].filter(Boolean).length;
+  if (kinds === 0) return { sqlType: "VARCHAR", stageType: "VARCHAR" };
+  if (kinds > 1) return { sqlType: "VARCHAR", stageType: "VARCHAR" };
+  if (s.bool) return { sqlType: "BOOLEAN", stageType: "BOOLEAN" };
+  if (s.float) return { sqlType: "DOUBLE", stageType: "DOUBLE" };
+  if (s.int) return { sqlType: "BIGINT", stageType: "BIGINT" };
+  if (s.json) return { sqlType: "JSON", stageType: "VARCHAR" };
+  if (s.text) return { sqlType: "VARCHAR", stageType: "VARCHAR" };
+  if (s.tsZoned && !s.tsNaive) return { sqlType: s.date ? "TIMESTAMP" : "TIMESTAMPTZ", stageType: "VARCHAR" };
+  if (s.tsNaive || s.tsZoned) return { sqlType: "TIMESTAMP", stageType: "VARCHAR" };
+  return { sqlType: "DATE", stageType: "VARCHAR" };
+}
+
+/** A row value in the form its staging column takes. */
+export function stageValue(value: unknown, stageType: InferredColumn["stageType"]): boolean | number | string | null {
+  if (value === null || value === undefined) return null;
+  switch (stageType) {
+    case "BOOLEAN":
+    case "BIGINT":
+    case "DOUBLE":
+      return value as boolean | number;
+    case "VARCHAR":
+      if (typeof value === "string") return value;
+      if (typeof value === "number" || typeof value === "boolean") return String(value);
+      return JSON.stringify(value);
+  }
+}

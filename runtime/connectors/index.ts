@@ -1,0 +1,62 @@
+/**
+ * Host-side connector drivers: what `connector.open` / `connector.call` reach in the executor process.
+ * The sandbox creates one `ConnectorHost` per executor process and passes it to every run; drivers that share
+ * process-wide resources (duckdb_local's one-instance-per-file) keep them in the host, not in module globals.
+ */
+import { TauError } from "../../server/contract";
+import { DuckDbInstanceCache } from "./duckdb-instances";
+import { DuckDbLocalDriver } from "./duckdb-local";
+import type { ConnectorContext, ConnectorDriver, HostConnector } from "./types";
+
+export type { ConnectorContext, ConnectorDriver, HostConnector } from "./types";
+export { RawJson } from "./types";
+export {
+  DUCKDB_LOCAL_KIND,
+  DEFAULT_WAREHOUSE_FILE,
+  DuckDbLocalDriver,
+  DuckDbLocalConnector,
+  resolveDatabasePath,
+  parseTableName,
+  type DuckDbLocalOptions,
+  type ColumnInfo,
+  type LoadMode,
+} from "./duckdb-local";
+export { DuckDbInstanceCache, MEMORY_DATABASE, type DuckDbLease } from "./duckdb-instances";
+export { convertDuckDbError } from "./duckdb-errors";
+export { tauJsonConverter, inferColumns } from "./duckdb-values";
+
+export class ConnectorHost {
+  private readonly drivers = new Map<string, ConnectorDriver>();
+  readonly duckdbInstances: DuckDbInstanceCache;
+
+  constructor(options: { duckdbInstances?: DuckDbInstanceCache; drivers?: ConnectorDriver[] } = {}) {
+    this.duckdbInstances = options.duckdbInstances ?? new DuckDbInstanceCache();
+    this.register(new DuckDbLocalDriver(this.duckdbInstances));
+    for (const d of options.drivers ?? []) this.register(d);
+  }
+
+  register(driver: ConnectorDriver): void {
+    this.drivers.set(driver.kind, driver);
+  }
+
+  kinds(): string[] {
+    return [...this.drivers.keys()].sort();
+  }
+
+  /** Opens a connector of `kind`; the caller has checked the tenant policy for the kind. */
+  async open(kind: string, options: Record<string, unknown>, ctx: ConnectorContext): Promise<HostConnector> {
+    const driver = this.drivers.get(kind);
+    if (!driver) {
+      throw new TauError("TAU_E_CONNECTOR_UNAVAILABLE", `No connector '${kind}' in this build of Tau (available: ${this.kinds().join(", ")}).`, {
+        kind,
+        available: this.kinds(),
+      });
+    }
+    return driver.open(options, ctx);
+  }
+
+  /** Releases process-wide resources (executor shutdown). */
+  close(): void {
+    this.duckdbInstances.closeAll();
+  }
+}

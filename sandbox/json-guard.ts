@@ -1,0 +1,116 @@
+/**
+ * JSON that crosses the sandbox boundary, checked before the host touches it. Guest-built JSON can be
+ * arbitrarily large and nest far deeper than the host's stack can re-serialise, so sizes and depth are
+ * checked on the raw text first — iteratively, never by recursion on the host stack — and only then parsed.
+ */
+import type { ErrorCode } from "../server/contract";
+
+export interface JsonLimits {
+  /** Largest accepted text, in UTF-8 bytes. */
+  maxBytes: number;
+  /** Deepest accepted nesting of arrays and objects (a scalar has depth 0, `[]` depth 1). */
+  maxDepth: number;
+}
+
+export interface JsonProblem {
+  code: Extract<ErrorCode, "TAU_E_BRIDGE_PAYLOAD_TOO_LARGE" | "TAU_E_BRIDGE_PAYLOAD_INVALID">;
+  message: string;
+  details: Record<string, unknown>;
+}
+
+export type GuardedJson<T = unknown> = { ok: true; value: T } | { ok: false; problem: JsonProblem };
+
+/** UTF-8 byte length without allocating a buffer. */
+export function utf8Bytes(text: string): number {
+  return Buffer.byteLength(text, "utf8");
+}
+
+/**
+ * The deepest nesting of `[`/`{` in a JSON text, stopping early once `limit` is passed (returns a value
+ * greater than `limit` then). Strings are skipped, escapes honoured. Iterative: O(n) time, O(1) stack.
+ */
+export function jsonDepth(text: string, limit = Number.POSITIVE_INFINITY): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+      continue;
+    }
+    if (c === 34) inString = true;
+    else if (c === 91 /* [ */ || c === 123 /* { */) {
+      depth++;
+      if (depth > max) {
+        max = depth;
+        if (max > limit) return max;
+      }
+    } else if (c === 93 /* ] */ || c === 125 /* } */) depth--;
+  }
+  return max;
+}
+
+/** Parses guest JSON after checking its size and depth. Never throws. */
+export function parseGuardedJson<T = unknown>(text: unknown, limits: JsonLimits, what = "payload"): GuardedJson<T> {
+  if (typeof text !== "string") {
+    return fail("TAU_E_BRIDGE_PAYLOAD_INVALID", `The ${what} must be a JSON string, got ${describeType(text)}.`, {});
+  }
+  // Cheap pre-check on length (UTF-16 units ≤ UTF-8 bytes) before the exact byte count.
+  if (text.length > limits.maxBytes || utf8Bytes(text) > limits.maxBytes) {
+    return fail("TAU_E_BRIDGE_PAYLOAD_TOO_LARGE", `The ${what} is larger than ${limits.maxBytes} bytes.`, {
+      limitBytes: limits.maxBytes,
+    });
+  }
+  if (jsonDepth(text, limits.maxDepth) > limits.maxDepth) {
+    return fail("TAU_E_BRIDGE_PAYLOAD_INVALID", `The ${what} nests deeper than ${limits.maxDepth} levels.`, {
+      maxDepth: limits.maxDepth,
+    });
+  }
+  try {
+    return { ok: true, value: JSON.parse(text) as T };
+  } catch (err) {
+    return fail("TAU_E_BRIDGE_PAYLOAD_INVALID", `The ${what} is not valid JSON (${(err as Error).message}).`, {});
+  }
+}
+
+/**
+ * Serialises a host-built value and checks the result against the limits. Host values are normally shallow,
+ * but they may embed guest data (a row's JSON column), so depth is checked here too. Never throws.
+ */
+export function stringifyGuarded(value: unknown, limits: JsonLimits, what = "answer"): GuardedJson<string> {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (err) {
+    return fail("TAU_E_BRIDGE_PAYLOAD_INVALID", `The ${what} cannot be serialised as JSON (${(err as Error).message}).`, {});
+  }
+  if (text === undefined) text = "null";
+  if (text.length > limits.maxBytes || utf8Bytes(text) > limits.maxBytes) {
+    return fail("TAU_E_BRIDGE_PAYLOAD_TOO_LARGE", `The ${what} is larger than ${limits.maxBytes} bytes.`, {
+      limitBytes: limits.maxBytes,
+    });
+  }
+  if (jsonDepth(text, limits.maxDepth) > limits.maxDepth) {
+    return fail("TAU_E_BRIDGE_PAYLOAD_INVALID", `The ${what} nests deeper than ${limits.maxDepth} levels.`, {
+      maxDepth: limits.maxDepth,
+    });
+  }
+  return { ok: true, value: text };
+}
+
+/** Whether a parsed JSON value is a plain object (not an array, not null). */
+export function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function describeType(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return typeof value;
+}
+
+function fail(code: JsonProblem["code"], message: string, details: Record<string, unknown>): { ok: false; problem: JsonProblem } {
+  return { ok: false, problem: { code, message, details } };
+}

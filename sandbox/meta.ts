@@ -1,0 +1,81 @@
+/**
+ * Validating a pipeline's meta on the host. The guest's `describe()` reports what `pipeline(meta, fn)` was
+ * given; the guest's word is not trusted, so types, the name pattern and the cron expression are checked
+ * here, with the field that is wrong in `details.field`.
+ */
+import { Cron } from "croner";
+import { ERRORS, type ErrorCode, type RunError } from "../server/contract";
+import type { PipelineMeta } from "./types";
+
+export const PIPELINE_NAME = /^[a-z][a-z0-9_-]{0,63}$/;
+const DESCRIPTION_MAX = 4096;
+const TAG_MAX = 64;
+const TAGS_MAX = 64;
+
+export type MetaValidation = { ok: true; meta: PipelineMeta } | { ok: false; error: RunError };
+
+function invalid(code: ErrorCode, message: string, field: string): MetaValidation {
+  return {
+    ok: false,
+    error: { code, message, hint: ERRORS[code].hint, step: null, line: null, column: null, details: { field } },
+  };
+}
+
+const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === "string");
+
+export function validateMeta(raw: unknown): MetaValidation {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    return invalid("TAU_E_DEPLOY_META_INVALID", "The first argument of pipeline() must be an object like { name: \"orders_sync\" }.", "meta");
+  }
+  const m = raw as Record<string, unknown>;
+
+  if (typeof m.name !== "string") return invalid("TAU_E_DEPLOY_META_INVALID", "meta.name must be a string.", "name");
+  if (!PIPELINE_NAME.test(m.name)) {
+    return invalid("TAU_E_DEPLOY_NAME_INVALID", `Invalid pipeline name ${JSON.stringify(m.name.slice(0, 80))}: use 1–64 characters, a lowercase letter first, then lowercase letters, digits, '_' or '-'.`, "name");
+  }
+
+  const description = m.description ?? "";
+  if (typeof description !== "string") return invalid("TAU_E_DEPLOY_META_INVALID", "meta.description must be a string.", "description");
+  if (description.length > DESCRIPTION_MAX) return invalid("TAU_E_DEPLOY_META_INVALID", `meta.description is longer than ${DESCRIPTION_MAX} characters.`, "description");
+
+  const schedule = m.schedule ?? null;
+  if (schedule !== null && typeof schedule !== "string") return invalid("TAU_E_DEPLOY_META_INVALID", "meta.schedule must be a cron string or null.", "schedule");
+  if (typeof schedule === "string") {
+    const problem = cronProblem(schedule);
+    if (problem) return invalid("TAU_E_DEPLOY_CRON_INVALID", `meta.schedule ${JSON.stringify(schedule.slice(0, 100))} is not a valid cron expression: ${problem}`, "schedule");
+  }
+
+  const tags = m.tags ?? [];
+  if (!isStringArray(tags)) return invalid("TAU_E_DEPLOY_META_INVALID", "meta.tags must be an array of strings.", "tags");
+  if (tags.length > TAGS_MAX || tags.some((t) => t.length === 0 || t.length > TAG_MAX)) {
+    return invalid("TAU_E_DEPLOY_META_INVALID", `meta.tags takes at most ${TAGS_MAX} tags of 1–${TAG_MAX} characters.`, "tags");
+  }
+
+  const dependsOn = m.dependsOn ?? [];
+  if (!isStringArray(dependsOn)) return invalid("TAU_E_DEPLOY_META_INVALID", "meta.dependsOn must be an array of pipeline names.", "dependsOn");
+  const badDep = dependsOn.find((d) => !PIPELINE_NAME.test(d));
+  if (badDep !== undefined) return invalid("TAU_E_DEPLOY_META_INVALID", `meta.dependsOn names ${JSON.stringify(badDep.slice(0, 80))}, which is not a valid pipeline name.`, "dependsOn");
+  if (dependsOn.includes(m.name)) return invalid("TAU_E_DEPLOY_META_INVALID", "A pipeline cannot depend on itself.", "dependsOn");
+
+  const timeoutSec = m.timeoutSec ?? null;
+  if (timeoutSec !== null && (typeof timeoutSec !== "number" || !Number.isFinite(timeoutSec) || timeoutSec <= 0)) {
+    return invalid("TAU_E_DEPLOY_META_INVALID", "meta.timeoutSec must be a positive number of seconds, or null.", "timeoutSec");
+  }
+
+  return {
+    ok: true,
+    meta: { name: m.name, description, schedule, tags: [...tags], dependsOn: [...new Set(dependsOn)], timeoutSec },
+  };
+}
+
+/** Why a cron expression is invalid, or null when croner accepts it. */
+export function cronProblem(expression: string): string | null {
+  if (expression.trim() === "") return "it is empty";
+  try {
+    const job = new Cron(expression, { paused: true });
+    job.stop();
+    return null;
+  } catch (err) {
+    return (err as Error).message.replace(/^CronPattern: /, "");
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Assembles and starts taud in local mode: home folder and lock, store, executor pool, run and deploy
+ * services, HTTP API. `close()` shuts down gracefully (see `Daemon.close`).
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { FastifyInstance } from "fastify";
+import { TauError } from "./contract";
+import { LOCAL_POLICY } from "../policies";
+import { compilePipeline, ExecutorPool } from "../sandbox";
+import { EventBus } from "./event-bus";
+import { HomeLock } from "./home-lock";
+import { createApp, registerApi } from "./http/app";
+import { IdGenerator } from "./ids";
+import { compileDaemonOptions, type CompiledDaemonOptions, type DaemonOptions } from "./options";
+import type { CompilePipeline, ExecutorPoolPort } from "./sandbox-port";
+import { DeployService } from "./services/deploy";
+import { RunService } from "./services/runs";
+import { Store } from "./store";
+import { version as TAU_VERSION } from "../package.json";
+
+export const LOCAL_TENANT = "local";
+/** Log lines a RunView carries (the newest); GET /api/runs/:id/events has all of them. */
+const RUN_VIEW_LOG_LINES = 1_000;
+
+export interface DaemonDependencies {
+  /** The executor pool (default: a new ExecutorPool of `options.executors` processes, started here). */
+  pool?: ExecutorPoolPort;
+  /** The compiler (default: sandbox's compilePipeline with `options.maxSourceBytes`). */
+  compile?: CompilePipeline;
+}
+
+export interface Daemon {
+  app: FastifyInstance;
+  /** `http://HOST:PORT` with the port actually bound. */
+  url: string;
+  options: CompiledDaemonOptions;
+  /**
+   * Graceful shutdown, idempotent: refuse new deploys and runs (TAU_E_DAEMON_SHUTTING_DOWN), fail queued runs
+   * as interrupted, give running runs `shutdownGraceMs` to finish then cancel them (TAU_E_RUN_INTERRUPTED),
+   * close the HTTP server and WebSockets, the executor pool, and the database.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a daemon. Options are validated and defaulted here without reading the environment (bin.ts does
+ * that through compileDaemonOptions).
+ *
+ * @example
+ * const daemon = await createDaemon({ home: "/tmp/tau-test", port: 0 });
+ * const res = await fetch(`${daemon.url}/api/status`);
+ * await daemon.close();
+ */
+export async function createDaemon(options: DaemonOptions = {}, deps: DaemonDependencies = {}): Promise<Daemon> {
+  const o = compileDaemonOptions([], {}, options);
+  const startedAt = Date.now();
+  const dataDir = join(o.home, "data", LOCAL_TENANT);
+  try {
+    mkdirSync(dataDir, { recursive: true });
+  } catch (err) {
+    throw new TauError("TAU_E_STORE_FAILED", `Cannot create ${dataDir}: ${(err as Error).message}`, { home: o.home });
+  }
+  const lock = HomeLock.acquire(o.home);
+  const appOptions = { logLevel: o.logLevel, bodyLimit: 6 * o.maxSourceBytes + 64 * 1024 };
+  const app = createApp(appOptions);
+  const log = app.log;
+  const bus = new EventBus((err) => log.error({ err }, "event listener failed"));
+  const cleanups: Array<() => Promise<void> | void> = [() => lock.release()];
+  const cleanup = async (): Promise<void> => {
+    for (const fn of cleanups.reverse()) await Promise.resolve(fn()).catch((err: unknown) => log.error({ err }, "cleanup failed"));
+  };
+
+  try {
+    const store = await Store.open({ home: o.home, onEvents: (events) => bus.publish(events) });
+    cleanups.push(() => store.close());
+    await store.pipelines.ensureTenant(LOCAL_TENANT, "Local");
+
+    const pool =
+      deps.pool ??
+      new ExecutorPool({ size: o.executors, onStderr: (executor, line) => log.warn({ executor, line }, "executor stderr") });
+    cleanups.push(() => pool.close());
+    await pool.start();
+
+    const runs = new RunService({
+      store,
+      pool,
+      log,
+      ids: new IdGenerator(),
+      policy: LOCAL_POLICY,
+      home: o.home,
+      concurrency: o.concurrency,
+      maxQueued: o.maxQueued,
+      executorName: `taud:${process.pid}`,
+      runViewLogLines: RUN_VIEW_LOG_LINES,
+    });
+    const interrupted = await runs.recoverInterrupted();
+    if (interrupted > 0) log.warn({ runs: interrupted }, "failed runs left unfinished by a previous daemon as TAU_E_RUN_INTERRUPTED");
+
+    const compile = deps.compile ?? ((input) => compilePipeline(input, { maxSourceBytes: o.maxSourceBytes }));
+    const deploy = new DeployService({ store, pool, compile, policy: LOCAL_POLICY });
+
+    let closing = false;
+    await registerApi(
+      app,
+      {
+        store,
+        deploy,
+        runs,
+        bus,
+        pool,
+        log,
+        daemon: { version: TAU_VERSION, mode: "local", home: o.home, pid: process.pid, startedAt },
+        wsMaxBufferedBytes: o.wsMaxBufferedBytes,
+        isClosing: () => closing,
+      },
+      appOptions,
+    );
+    cleanups.push(() => app.close());
+    await app.listen({ port: o.port, host: o.bind });
+
+    let closed: Promise<void> | undefined;
+    return {
+      app,
+      url: urlOf(app, o.bind),
+      options: o,
+      close: () =>
+        (closed ??= (async () => {
+          closing = true;
+          await runs.shutdown(o.shutdownGraceMs);
+          await cleanup();
+        })()),
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+function urlOf(app: FastifyInstance, bind: string): string {
+  const address = app.server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  const host = bind === "0.0.0.0" ? "127.0.0.1" : bind === "::" ? "[::1]" : bind.includes(":") ? `[${bind}]` : bind;
+  return `http://${host}:${port}`;
+}

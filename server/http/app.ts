@@ -1,0 +1,51 @@
+/**
+ * The fastify app: logger, error handling, the tenant of each request, and every /api route.
+ */
+import websocket from "@fastify/websocket";
+import fastify, { type FastifyInstance } from "fastify";
+import type { LogLevel } from "../options";
+import type { ApiContext } from "./context";
+import { installErrorHandlers } from "./errors";
+import { RouteCatalog } from "./openapi";
+import { eventRoutes } from "./routes/events";
+import { pipelineRoutes } from "./routes/pipelines";
+import { runRoutes } from "./routes/runs";
+import { systemRoutes } from "./routes/system";
+
+export interface AppOptions {
+  logLevel: LogLevel;
+  /** Largest request body in bytes. */
+  bodyLimit: number;
+}
+
+/** Incoming WebSocket messages are small control messages. */
+const WS_MAX_PAYLOAD = 64 * 1024;
+
+/** Created first, so that its logger (JSON lines on stderr) can be handed to the services. */
+export function createApp(options: AppOptions): FastifyInstance {
+  return fastify({
+    logger: { level: options.logLevel, stream: process.stderr },
+    disableRequestLogging: true,
+    bodyLimit: options.bodyLimit,
+    // Answer requests that arrive while closing with our own error shape, not fastify's.
+    return503OnClosing: false,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", useDefaults: true, allErrors: true } },
+  });
+}
+
+export async function registerApi(app: FastifyInstance, ctx: ApiContext, options: AppOptions): Promise<void> {
+  installErrorHandlers(app, options.bodyLimit);
+  // Local mode: every request acts for the "local" tenant (hosted mode derives it from the bearer token).
+  app.decorateRequest("tenantId", "");
+  app.addHook("onRequest", async (request) => {
+    request.tenantId = "local";
+  });
+  const catalog = new RouteCatalog();
+  catalog.install(app);
+  await app.register(websocket, { options: { maxPayload: WS_MAX_PAYLOAD } });
+  // Registered inline (not as encapsulated plugins) so the catalog and error handler see every route.
+  await pipelineRoutes(app, ctx);
+  await runRoutes(app, ctx);
+  await eventRoutes(app, ctx);
+  await systemRoutes(app, { ...ctx, catalog });
+}

@@ -1,0 +1,249 @@
+/**
+ * The event stream: a WebSocket at /api/events.
+ *
+ * A client subscribes to a run or a pipeline, optionally after a seq. The server first subscribes to the
+ * in-process bus (buffering), then replays stored events with seq > afterSeq from the database in pages,
+ * then flushes the buffer skipping seqs already sent, then answers `subscribed` and streams live events.
+ * Events are stored before they are published and published in seq order, so every subscription sees
+ * each matching event exactly once, in seq order, with no gap at the replay/live boundary.
+ *
+ * A client that falls more than `wsMaxBufferedBytes` behind (socket send buffer, or live events buffered
+ * during its replay) is disconnected with close code 1013 and reason TAU_E_EVENTS_SLOW_CONSUMER; it
+ * reconnects with afterSeq = the last seq it processed and loses nothing.
+ */
+import type { FastifyInstance } from "fastify";
+import type {} from "@fastify/websocket";
+import type { RawData, WebSocket } from "ws";
+import { ERRORS, TauError, type ErrorCode, type RunEvent, type WsServerMessage } from "../../contract";
+import type { EventFilter, TenantEvent } from "../../store";
+import type { ApiContext } from "../context";
+import * as S from "../schemas";
+
+const REPLAY_PAGE = 1_000;
+const MAX_SUBSCRIPTIONS = 64;
+const CLOSE_TRY_AGAIN_LATER = 1013;
+
+interface Subscription {
+  key: string;
+  filter: EventFilter;
+  live: boolean;
+  closed: boolean;
+  /** Live events that arrived while the replay ran. */
+  buffer: RunEvent[];
+  bufferedBytes: number;
+  lastSent: number;
+}
+
+export async function eventRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
+  app.route({
+    method: "GET",
+    url: "/api/events",
+    schema: {
+      operationId: "streamEvents",
+      summary: "WebSocket: subscribe to a run's or a pipeline's events, replayed from afterSeq, then live.",
+      tags: ["events"],
+      response: { "4xx": S.ErrorResponse },
+      "x-websocket": { client: S.WsClientMessage, server: S.WsServerMessage },
+    },
+    handler: async () => {
+      throw new TauError("TAU_E_REQUEST_INVALID", "GET /api/events is a WebSocket: connect with an Upgrade request.", {}, "Use a WebSocket client (e.g. ws) on ws://HOST/api/events.");
+    },
+    wsHandler: (socket, request) => {
+      new EventStream(socket, request.tenantId, ctx).start();
+    },
+  });
+}
+
+class EventStream {
+  private readonly subscriptions = new Map<string, Subscription>();
+  private unsubscribe: (() => void) | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly tenantId: string,
+    private readonly ctx: ApiContext,
+  ) {}
+
+  start(): void {
+    this.unsubscribe = this.ctx.bus.subscribe((e) => this.onEvent(e));
+    this.socket.on("message", (data, isBinary) => this.onMessage(data, isBinary));
+    this.socket.on("close", () => this.dispose());
+    this.socket.on("error", () => this.dispose());
+  }
+
+  private dispose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unsubscribe?.();
+    for (const sub of this.subscriptions.values()) sub.closed = true;
+    this.subscriptions.clear();
+  }
+
+  private onMessage(data: RawData, isBinary: boolean): void {
+    let message: Record<string, unknown>;
+    try {
+      if (isBinary) throw new Error("binary frame");
+      const parsed: unknown = JSON.parse(data.toString());
+      if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("not an object");
+      message = parsed as Record<string, unknown>;
+    } catch {
+      return this.sendError("TAU_E_REQUEST_INVALID", "A message must be a JSON object in a text frame.");
+    }
+    if (message.type === "subscribe") {
+      const filter = this.filterOf(message, true);
+      if (!filter) return;
+      const afterSeq = message.afterSeq ?? 0;
+      if (typeof afterSeq !== "number" || !Number.isSafeInteger(afterSeq) || afterSeq < 0) {
+        return this.sendError("TAU_E_REQUEST_INVALID", "afterSeq must be a non-negative integer.");
+      }
+      this.subscribe(filter, afterSeq).catch((err: unknown) => {
+        const tau = err instanceof TauError ? err : new TauError("TAU_E_INTERNAL");
+        if (tau.code === "TAU_E_INTERNAL") this.ctx.log.error({ err }, "event subscription failed");
+        this.sendError(tau.code, tau.message);
+      });
+      return;
+    }
+    if (message.type === "unsubscribe") {
+      const filter = this.filterOf(message, false);
+      for (const [key, sub] of this.subscriptions) {
+        if (!filter || key === keyOf(filter)) {
+          sub.closed = true;
+          this.subscriptions.delete(key);
+        }
+      }
+      return;
+    }
+    this.sendError("TAU_E_REQUEST_INVALID", "type must be 'subscribe' or 'unsubscribe'.");
+  }
+
+  /** Exactly one of runId / pipeline, as a non-empty string; null (and an error sent) otherwise. */
+  private filterOf(message: Record<string, unknown>, required: boolean): EventFilter | null {
+    const { runId, pipeline } = message;
+    const valid = (v: unknown): v is string => typeof v === "string" && v.length > 0 && v.length <= 64;
+    if (runId !== undefined && pipeline === undefined && valid(runId)) return { tenantId: this.tenantId, runId };
+    if (pipeline !== undefined && runId === undefined && valid(pipeline)) return { tenantId: this.tenantId, pipeline };
+    if (required || runId !== undefined || pipeline !== undefined) {
+      this.sendError("TAU_E_REQUEST_INVALID", "Give exactly one of runId or pipeline, as a non-empty string.");
+    }
+    return null;
+  }
+
+  private async subscribe(filter: EventFilter, afterSeq: number): Promise<void> {
+    const { store } = this.ctx;
+    const key = keyOf(filter);
+    if (!this.subscriptions.has(key) && this.subscriptions.size >= MAX_SUBSCRIPTIONS) {
+      throw new TauError("TAU_E_REQUEST_INVALID", `At most ${MAX_SUBSCRIPTIONS} subscriptions per connection.`);
+    }
+    const previous = this.subscriptions.get(key);
+    if (previous) previous.closed = true;
+    // Listen (buffering) before reading the store: nothing published from here on can be missed.
+    const sub: Subscription = { key, filter, live: false, closed: false, buffer: [], bufferedBytes: 0, lastSent: afterSeq };
+    this.subscriptions.set(key, sub);
+
+    const exists = filter.runId !== undefined
+      ? (await store.runs.get(this.tenantId, filter.runId)) !== null
+      : (await store.pipelines.findByName(this.tenantId, filter.pipeline!)) !== null;
+    if (!exists) {
+      this.drop(sub);
+      throw filter.runId !== undefined
+        ? new TauError("TAU_E_RUN_NOT_FOUND", `No run with id '${filter.runId}'.`, { id: filter.runId })
+        : new TauError("TAU_E_PIPELINE_NOT_FOUND", `No pipeline named '${filter.pipeline}'.`, { name: filter.pipeline });
+    }
+
+    for (let cursor = afterSeq; ; ) {
+      const page = await store.events.page(filter, cursor, REPLAY_PAGE);
+      if (sub.closed) return;
+      for (const event of page) if (!this.send(sub, event)) return;
+      if (page.length < REPLAY_PAGE) break;
+      cursor = page[page.length - 1]!.seq;
+      await this.drained();
+      if (sub.closed) return;
+    }
+    const head = await store.events.head();
+    if (sub.closed) return;
+    for (const event of sub.buffer) if (!this.send(sub, event)) return;
+    sub.buffer = [];
+    sub.bufferedBytes = 0;
+    sub.live = true;
+    const answer: WsServerMessage = { type: "subscribed", ...(filter.runId !== undefined ? { runId: filter.runId } : { pipeline: filter.pipeline! }), lastSeq: Math.max(head, sub.lastSent) };
+    this.sendRaw(JSON.stringify(answer));
+  }
+
+  private onEvent({ tenantId, event }: TenantEvent): void {
+    if (tenantId !== this.tenantId) return;
+    for (const sub of this.subscriptions.values()) {
+      if (sub.closed || !matches(sub.filter, event)) continue;
+      if (sub.live) {
+        if (!this.send(sub, event)) return;
+        continue;
+      }
+      sub.buffer.push(event);
+      sub.bufferedBytes += approximateBytes(event);
+      if (sub.bufferedBytes > this.ctx.wsMaxBufferedBytes) return this.tooSlow();
+    }
+  }
+
+  /** Sends an event not sent before on this subscription; false when the connection was closed. */
+  private send(sub: Subscription, event: RunEvent): boolean {
+    if (event.seq <= sub.lastSent) return true;
+    sub.lastSent = event.seq;
+    return this.sendRaw(serialised(event));
+  }
+
+  private sendRaw(text: string): boolean {
+    if (this.closed) return false;
+    this.socket.send(text);
+    if (this.socket.bufferedAmount > this.ctx.wsMaxBufferedBytes) {
+      this.tooSlow();
+      return false;
+    }
+    return true;
+  }
+
+  private sendError(code: ErrorCode, message: string): void {
+    const answer: WsServerMessage = { type: "error", error: { code, message, hint: ERRORS[code].hint } };
+    this.sendRaw(JSON.stringify(answer));
+  }
+
+  private tooSlow(): void {
+    if (this.closed) return;
+    this.dispose();
+    this.socket.close(CLOSE_TRY_AGAIN_LATER, "TAU_E_EVENTS_SLOW_CONSUMER: resubscribe with afterSeq");
+  }
+
+  private drop(sub: Subscription): void {
+    sub.closed = true;
+    if (this.subscriptions.get(sub.key) === sub) this.subscriptions.delete(sub.key);
+  }
+
+  /** Resolves once what was sent so far has been handed to the network (replay back-pressure). */
+  private drained(): Promise<void> {
+    if (this.closed || this.socket.bufferedAmount === 0) return Promise.resolve();
+    return new Promise((resolve) => this.socket.ping(undefined, undefined, () => resolve()));
+  }
+}
+
+function keyOf(filter: EventFilter): string {
+  return filter.runId !== undefined ? `run:${filter.runId}` : `pipeline:${filter.pipeline}`;
+}
+
+function matches(filter: EventFilter, event: RunEvent): boolean {
+  return filter.runId !== undefined ? event.runId === filter.runId : event.pipeline === filter.pipeline;
+}
+
+/** Live events go to many sockets as the same object: serialise each once. */
+const texts = new WeakMap<RunEvent, string>();
+function serialised(event: RunEvent): string {
+  let text = texts.get(event);
+  if (text === undefined) {
+    const message: WsServerMessage = { type: "event", event };
+    text = JSON.stringify(message);
+    texts.set(event, text);
+  }
+  return text;
+}
+
+function approximateBytes(event: RunEvent): number {
+  return serialised(event).length;
+}

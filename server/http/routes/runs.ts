@@ -1,0 +1,82 @@
+/**
+ * /api/runs and /api/errors: one run, its stored events, and recent failures across pipelines.
+ */
+import type { FastifyInstance } from "fastify";
+import { TauError } from "../../contract";
+import { runSummaryView } from "../../views";
+import type { ApiContext } from "../context";
+import * as S from "../schemas";
+
+const errors = { "4xx": S.ErrorResponse, "5xx": S.ErrorResponse };
+const IdParams = {
+  type: "object",
+  properties: { id: { type: "string", minLength: 1, maxLength: 64, description: "The run's id (run_…)." } },
+  required: ["id"],
+} as const;
+
+export async function runRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
+  const { store, runs } = ctx;
+  const notFound = (id: string): TauError => new TauError("TAU_E_RUN_NOT_FOUND", `No run with id '${id}'.`, { id });
+
+  app.get<{ Params: { id: string } }>(
+    "/api/runs/:id",
+    {
+      schema: {
+        operationId: "getRun",
+        summary: "A run with its steps and newest log lines.",
+        tags: ["runs"],
+        params: IdParams,
+        response: { 200: S.RunView, ...errors },
+      },
+    },
+    async (request) => {
+      const view = await runs.view(request.tenantId, request.params.id);
+      if (!view) throw notFound(request.params.id);
+      return view;
+    },
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { afterSeq: number; limit: number } }>(
+    "/api/runs/:id/events",
+    {
+      schema: {
+        operationId: "getRunEvents",
+        summary: "A run's stored events with seq > afterSeq, oldest first; page with lastSeq while hasMore.",
+        tags: ["runs"],
+        params: IdParams,
+        querystring: {
+          type: "object",
+          properties: {
+            afterSeq: { type: "integer", minimum: 0, default: 0 },
+            limit: { type: "integer", minimum: 1, maximum: 10_000, default: 10_000 },
+          },
+        },
+        response: { 200: S.EventPage, ...errors },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      const { afterSeq, limit } = request.query;
+      if (!(await store.runs.get(request.tenantId, id))) throw notFound(id);
+      // One more than asked tells whether another page exists.
+      const events = await store.events.page({ tenantId: request.tenantId, runId: id }, afterSeq, limit + 1);
+      const hasMore = events.length > limit;
+      if (hasMore) events.pop();
+      return { events, lastSeq: events.at(-1)?.seq ?? afterSeq, hasMore };
+    },
+  );
+
+  app.get<{ Querystring: { limit: number } }>(
+    "/api/errors",
+    {
+      schema: {
+        operationId: "listErrors",
+        summary: "Recent failed runs across all pipelines, most recently finished first.",
+        tags: ["runs"],
+        querystring: { type: "object", properties: { limit: { type: "integer", minimum: 1, maximum: 1000, default: 20 } } },
+        response: { 200: { type: "array", items: S.RunSummary }, ...errors },
+      },
+    },
+    async (request) => (await store.runs.recentFailed(request.tenantId, request.query.limit)).map(runSummaryView),
+  );
+}

@@ -1,0 +1,22 @@
+/**
+ * What the control plane needs from the sandbox (sandbox/index.ts): compiling a pipeline file and an
+ * executor pool that describes and runs bundles. The daemon is handed these, never builds isolates itself.
+ * Structural types: `ExecutorPool` and `compilePipeline` from sandbox/ satisfy them as they are.
+ */
+import type { ExecutorStatus } from "./contract";
+import type { Policy } from "../policies";
+import type { CompileInput, CompiledPipeline, DescribeOutcome, RunJob, RunOutcome, SandboxEvent } from "../sandbox/types";
+
+export interface ExecutorPoolPort {
+  start(): Promise<void>;
+  /** Never rejects: every failure is a `failed` outcome with a Tau code. */
+  run(job: RunJob, onEvent: (event: SandboxEvent) => void): Promise<RunOutcome>;
+  describe(input: { bundle: string; sourceMap: string; filename: string }, policy: Policy): Promise<DescribeOutcome>;
+  /** Stops a running run; its `run()` then resolves `cancelled`. False when the pool does not know the run. */
+  cancel(runId: string): boolean;
+  status(): ExecutorStatus[];
+  close(): Promise<void>;
+}
+
+/** Throws a TauError TAU_E_DEPLOY_* when the file does not compile. */
+export type CompilePipeline = (input: CompileInput) => Promise<CompiledPipeline>;

@@ -1,0 +1,221 @@
+/**
+ * The store's tables, as mikro-orm `EntitySchema`s (no decorators: esbuild emits no metadata).
+ *
+ * Conventions: every row carries `tenantId` (local mode: "local"); times are integer milliseconds since the
+ * epoch (converted to ISO-8601 UTC only at the API edge); JSON columns hold plain data. Column names follow
+ * mikro-orm's default naming (`tenantId` → `tenant_id`, relation `pipeline` → `pipeline_id`); the raw
+ * statements of the hot path (runs.ts, events.ts) rely on those names.
+ */
+import { EntitySchema } from "@mikro-orm/core";
+import type { LogLevel, RunError, RunEventKind, RunStatus, RunTrigger, StepStatus, ErrorCode } from "../contract";
+import type { PipelineMeta } from "../../sandbox/types";
+
+export interface TenantRow {
+  id: string;
+  name: string;
+  createdAt: number;
+}
+
+export interface PipelineRow {
+  id: number;
+  tenantId: string;
+  name: string;
+  currentVersion: number;
+  filename: string;
+  description: string;
+  schedule: string | null;
+  enabled: boolean;
+  tags: string[];
+  dependsOn: string[];
+  timeoutSec: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Immutable once written: a deploy that changes anything writes a new version. */
+export interface PipelineVersionRow {
+  id: number;
+  tenantId: string;
+  pipeline: PipelineRow;
+  version: number;
+  hash: string;
+  source: string;
+  bundle: string;
+  sourceMap: string;
+  sourceBytes: number;
+  filename: string;
+  /** The meta the sandbox described for this bundle, after overrides (name, schedule). */
+  meta: PipelineMeta;
+  createdAt: number;
+}
+
+export interface RunRow {
+  id: string;
+  tenantId: string;
+  pipeline: PipelineRow;
+  version: number;
+  status: RunStatus;
+  trigger: RunTrigger;
+  params: Record<string, unknown>;
+  queuedAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  result: unknown;
+  error: RunError | null;
+  /** Which process ran it (`taud:<pid>` locally; a worker id in hosted mode). */
+  executor: string | null;
+}
+
+export interface StepRow {
+  id: number;
+  tenantId: string;
+  run: RunRow;
+  /** Order of the step's start within its run (0-based); names may repeat. */
+  position: number;
+  name: string;
+  status: StepStatus;
+  startedAt: number;
+  finishedAt: number | null;
+  durationMs: number | null;
+  rowsIn: number | null;
+  rowsOut: number | null;
+  meta: Record<string, unknown>;
+  error: { code: ErrorCode; message: string } | null;
+}
+
+/** No foreign keys here: the event table is an append-only log written on the hot path. */
+export interface EventRow {
+  /** AUTOINCREMENT: the daemon-wide, strictly increasing event sequence. */
+  seq: number;
+  tenantId: string;
+  runId: string;
+  /** The pipeline's name, denormalised so that subscriptions by pipeline need no join. */
+  pipeline: string;
+  ts: number;
+  kind: RunEventKind;
+  level: LogLevel | null;
+  step: string | null;
+  message: string | null;
+  data: Record<string, unknown> | null;
+}
+
+// `tenantId` is the tenant's primary key (mapToPk), with a real foreign key to the tenant table.
+const tenantRef = { kind: "m:1", entity: "Tenant", mapToPk: true, fieldName: "tenant_id" } as const;
+
+export const TenantEntity = new EntitySchema<TenantRow>({
+  name: "Tenant",
+  tableName: "tenant",
+  properties: {
+    id: { type: "string", primary: true, length: 64 },
+    name: { type: "string" },
+    createdAt: { type: "integer" },
+  },
+});
+
+export const PipelineEntity = new EntitySchema<PipelineRow>({
+  name: "Pipeline",
+  tableName: "pipeline",
+  uniques: [{ properties: ["tenantId", "name"] }],
+  properties: {
+    id: { type: "integer", primary: true, autoincrement: true },
+    tenantId: tenantRef,
+    name: { type: "string", length: 64 },
+    currentVersion: { type: "integer" },
+    filename: { type: "text" },
+    description: { type: "text" },
+    schedule: { type: "string", nullable: true },
+    enabled: { type: "boolean" },
+    tags: { type: "json" },
+    dependsOn: { type: "json" },
+    timeoutSec: { type: "integer", nullable: true },
+    createdAt: { type: "integer" },
+    updatedAt: { type: "integer" },
+  },
+});
+
+export const PipelineVersionEntity = new EntitySchema<PipelineVersionRow>({
+  name: "PipelineVersion",
+  tableName: "pipeline_version",
+  uniques: [{ properties: ["pipeline", "version"] }],
+  properties: {
+    id: { type: "integer", primary: true, autoincrement: true },
+    tenantId: tenantRef,
+    pipeline: { kind: "m:1", entity: () => PipelineEntity },
+    version: { type: "integer" },
+    hash: { type: "string", length: 64 },
+    // Large texts are read only for runs and `code`; keep them out of listings.
+    source: { type: "text", lazy: true },
+    bundle: { type: "text", lazy: true },
+    sourceMap: { type: "text", lazy: true },
+    sourceBytes: { type: "integer" },
+    filename: { type: "text" },
+    meta: { type: "json" },
+    createdAt: { type: "integer" },
+  },
+});
+
+export const RunEntity = new EntitySchema<RunRow>({
+  name: "Run",
+  tableName: "run",
+  indexes: [
+    { properties: ["pipeline", "id"] },
+    { properties: ["pipeline", "status", "finishedAt"] },
+    { properties: ["tenantId", "status", "finishedAt"] },
+  ],
+  properties: {
+    id: { type: "string", primary: true, length: 32 },
+    tenantId: tenantRef,
+    pipeline: { kind: "m:1", entity: () => PipelineEntity },
+    version: { type: "integer" },
+    status: { type: "string", length: 16 },
+    trigger: { type: "string", length: 16 },
+    params: { type: "json" },
+    queuedAt: { type: "integer" },
+    startedAt: { type: "integer", nullable: true },
+    finishedAt: { type: "integer", nullable: true },
+    result: { type: "json", nullable: true },
+    error: { type: "json", nullable: true },
+    executor: { type: "string", nullable: true },
+  },
+});
+
+export const StepEntity = new EntitySchema<StepRow>({
+  name: "Step",
+  tableName: "step",
+  uniques: [{ properties: ["run", "position"] }],
+  properties: {
+    id: { type: "integer", primary: true, autoincrement: true },
+    tenantId: tenantRef,
+    run: { kind: "m:1", entity: () => RunEntity },
+    position: { type: "integer" },
+    name: { type: "string" },
+    status: { type: "string", length: 16 },
+    startedAt: { type: "integer" },
+    finishedAt: { type: "integer", nullable: true },
+    durationMs: { type: "integer", nullable: true },
+    rowsIn: { type: "integer", nullable: true },
+    rowsOut: { type: "integer", nullable: true },
+    meta: { type: "json" },
+    error: { type: "json", nullable: true },
+  },
+});
+
+export const EventEntity = new EntitySchema<EventRow>({
+  name: "Event",
+  tableName: "event",
+  indexes: [{ properties: ["runId", "seq"] }, { properties: ["pipeline", "seq"] }],
+  properties: {
+    seq: { type: "integer", primary: true, autoincrement: true },
+    tenantId: { type: "string", length: 64 },
+    runId: { type: "string", length: 32 },
+    pipeline: { type: "string", length: 64 },
+    ts: { type: "integer" },
+    kind: { type: "string", length: 16 },
+    level: { type: "string", length: 8, nullable: true },
+    step: { type: "string", nullable: true },
+    message: { type: "text", nullable: true },
+    data: { type: "json", nullable: true },
+  },
+});
+
+export const ENTITIES = [TenantEntity, PipelineEntity, PipelineVersionEntity, RunEntity, StepEntity, EventEntity];

@@ -1,0 +1,96 @@
+/**
+ * Reading the event log. The log is written only by the run ledger (run-ledger.ts); it is the hot table, so
+ * both sides use prepared statements on the raw connection instead of the ORM (see bench/store-throughput.ts).
+ */
+import type { LogLevel, LogLine, RunEvent, RunEventKind } from "../contract";
+import { statementCache, type Database } from "./database";
+import { iso } from "./time";
+
+/** An event with the tenant it belongs to: what the event bus carries. */
+export interface TenantEvent {
+  tenantId: string;
+  event: RunEvent;
+}
+
+export interface EventFilter {
+  tenantId: string;
+  runId?: string;
+  pipeline?: string;
+}
+
+interface EventDbRow {
+  seq: number;
+  run_id: string;
+  pipeline: string;
+  ts: number;
+  kind: RunEventKind;
+  level: LogLevel | null;
+  step: string | null;
+  message: string | null;
+  data: string | null;
+}
+
+const COLUMNS = "seq, run_id, pipeline, ts, kind, level, step, message, data";
+
+const statements = statementCache((c) => ({
+  byRun: c.prepare(`select ${COLUMNS} from event where run_id = ? and tenant_id = ? and seq > ? order by seq limit ?`),
+  byPipeline: c.prepare(`select ${COLUMNS} from event where pipeline = ? and tenant_id = ? and seq > ? order by seq limit ?`),
+  lastLogs: c.prepare(
+    `select ${COLUMNS} from (select ${COLUMNS} from event where run_id = ? and tenant_id = ? and kind = 'log' order by seq desc limit ?) order by seq`,
+  ),
+  head: c.prepare("select coalesce(max(seq), 0) as seq from event"),
+}));
+
+export class EventRepository {
+  constructor(private readonly db: Database) {}
+
+  /** Stored events matching `filter` with seq > afterSeq, oldest first. */
+  page(filter: EventFilter, afterSeq: number, limit: number): Promise<RunEvent[]> {
+    return this.db.raw("read events", (c) => {
+      const s = statements(c);
+      const rows = (
+        filter.runId !== undefined
+          ? s.byRun.all(filter.runId, filter.tenantId, afterSeq, limit)
+          : s.byPipeline.all(filter.pipeline, filter.tenantId, afterSeq, limit)
+      ) as EventDbRow[];
+      return rows.map(eventFromRow);
+    });
+  }
+
+  /** The last `limit` log lines of a run, oldest first. */
+  logs(tenantId: string, runId: string, limit: number): Promise<LogLine[]> {
+    return this.db.raw("read logs", (c) =>
+      (statements(c).lastLogs.all(runId, tenantId, limit) as EventDbRow[]).map((row) => ({
+        seq: row.seq,
+        ts: iso(row.ts),
+        level: row.level ?? "info",
+        step: row.step,
+        message: row.message ?? "",
+        fields: parseJson(row.data),
+      })),
+    );
+  }
+
+  /** The newest seq stored (0 when the log is empty). */
+  head(): Promise<number> {
+    return this.db.raw("read head seq", (c) => (statements(c).head.get() as { seq: number }).seq);
+  }
+}
+
+export function eventFromRow(row: EventDbRow): RunEvent {
+  return {
+    seq: row.seq,
+    runId: row.run_id,
+    pipeline: row.pipeline,
+    ts: iso(row.ts),
+    kind: row.kind,
+    level: row.level,
+    step: row.step,
+    message: row.message,
+    data: parseJson(row.data),
+  };
+}
+
+function parseJson(text: string | null): Record<string, unknown> | null {
+  return text === null ? null : (JSON.parse(text) as Record<string, unknown>);
+}

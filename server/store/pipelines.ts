@@ -1,0 +1,144 @@
+/**
+ * Pipelines and their immutable versions (ORM: low volume, and the deploy needs a real transaction).
+ */
+import type { PipelineMeta } from "../../sandbox/types";
+import type { Database } from "./database";
+import { PipelineEntity, PipelineVersionEntity, TenantEntity, type PipelineRow, type PipelineVersionRow } from "./entities";
+
+/** A version without its large texts (source, bundle, source map). */
+export type VersionInfo = Omit<PipelineVersionRow, "source" | "bundle" | "sourceMap" | "pipeline">;
+
+/** What a run needs of its version. */
+export interface RunnableVersion {
+  filename: string;
+  bundle: string;
+  sourceMap: string;
+  meta: PipelineMeta;
+}
+
+export interface CodeRecord {
+  version: number;
+  hash: string;
+  filename: string;
+  source: string;
+}
+
+export interface NewVersion {
+  tenantId: string;
+  /** Final name and schedule (overrides applied) are in `meta`. */
+  meta: PipelineMeta;
+  filename: string;
+  hash: string;
+  source: string;
+  bundle: string;
+  sourceMap: string;
+}
+
+const INFO_FIELDS = ["id", "tenantId", "version", "hash", "sourceBytes", "filename", "meta", "createdAt"] as const;
+
+export class PipelineRepository {
+  constructor(private readonly db: Database) {}
+
+  /** Creates the tenant row when missing (local mode's "local" tenant at start). */
+  async ensureTenant(id: string, name: string): Promise<void> {
+    await this.db.query("ensure tenant", async (em) => {
+      if (await em.findOne(TenantEntity, { id })) return;
+      em.create(TenantEntity, { id, name, createdAt: Date.now() });
+      await em.flush();
+    });
+  }
+
+  findByName(tenantId: string, name: string): Promise<PipelineRow | null> {
+    return this.db.query("find pipeline", (em) => em.findOne(PipelineEntity, { tenantId, name }));
+  }
+
+  list(tenantId: string): Promise<PipelineRow[]> {
+    return this.db.query("list pipelines", (em) => em.find(PipelineEntity, { tenantId }, { orderBy: { name: "asc" } }));
+  }
+
+  count(tenantId: string): Promise<number> {
+    return this.db.query("count pipelines", (em) => em.count(PipelineEntity, { tenantId }));
+  }
+
+  /** Every version of a pipeline, newest first, without the large texts. */
+  versions(pipelineId: number): Promise<VersionInfo[]> {
+    return this.db.query("list versions", (em) =>
+      em.find(PipelineVersionEntity, { pipeline: pipelineId }, { fields: [...INFO_FIELDS], orderBy: { version: "desc" } }),
+    );
+  }
+
+  version(pipelineId: number, version: number): Promise<VersionInfo | null> {
+    return this.db.query("find version", (em) =>
+      em.findOne(PipelineVersionEntity, { pipeline: pipelineId, version }, { fields: [...INFO_FIELDS] }),
+    );
+  }
+
+  code(pipelineId: number, version: number): Promise<CodeRecord | null> {
+    return this.db.query("read code", (em) =>
+      em.findOne(PipelineVersionEntity, { pipeline: pipelineId, version }, { fields: ["version", "hash", "filename", "source"] }),
+    );
+  }
+
+  runnable(pipelineId: number, version: number): Promise<RunnableVersion | null> {
+    return this.db.query("read bundle", (em) =>
+      em.findOne(PipelineVersionEntity, { pipeline: pipelineId, version }, { fields: ["filename", "bundle", "sourceMap", "meta"] }),
+    );
+  }
+
+  /**
+   * Stores a new immutable version and points the pipeline at it, creating the pipeline on its first
+   * deploy — one transaction: either both land or neither does.
+   */
+  async addVersion(input: NewVersion): Promise<{ pipeline: PipelineRow; version: number }> {
+    return this.db.transaction("deploy", async (em) => {
+      const now = Date.now();
+      const { meta } = input;
+      let pipeline = await em.findOne(PipelineEntity, { tenantId: input.tenantId, name: meta.name });
+      let version = 1;
+      if (pipeline) {
+        const latest = await em.findOne(PipelineVersionEntity, { pipeline: pipeline.id }, { fields: ["version"], orderBy: { version: "desc" } });
+        version = (latest?.version ?? 0) + 1;
+      } else {
+        pipeline = em.create(PipelineEntity, {
+          tenantId: input.tenantId,
+          name: meta.name,
+          currentVersion: version,
+          filename: input.filename,
+          description: meta.description,
+          schedule: meta.schedule,
+          enabled: true,
+          tags: meta.tags,
+          dependsOn: meta.dependsOn,
+          timeoutSec: meta.timeoutSec,
+          createdAt: now,
+          updatedAt: now,
+        });
+      }
+      em.assign(pipeline, {
+        currentVersion: version,
+        filename: input.filename,
+        description: meta.description,
+        schedule: meta.schedule,
+        tags: meta.tags,
+        dependsOn: meta.dependsOn,
+        timeoutSec: meta.timeoutSec,
+        updatedAt: now,
+      });
+      em.create(PipelineVersionEntity, {
+        tenantId: input.tenantId,
+        pipeline,
+        version,
+        hash: input.hash,
+        source: input.source,
+        bundle: input.bundle,
+        sourceMap: input.sourceMap,
+        sourceBytes: Buffer.byteLength(input.source),
+        filename: input.filename,
+        meta,
+        createdAt: now,
+      });
+      await em.flush();
+      return { pipeline, version };
+    });
+  }
+}

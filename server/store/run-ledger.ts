@@ -1,0 +1,170 @@
+/**
+ * The hot path of the store: every state change of a run (queued, started, step started/finished, log,
+ * finished) is one operation that updates the run or step row AND appends its event, in the same
+ * transaction, batched per tick (write-batch.ts). The promise of each operation resolves after commit and
+ * after the event was published, so callers can rely on "stored, then announced".
+ *
+ * Prepared better-sqlite3 statements instead of the ORM: bench/store-throughput.ts measured the ORM
+ * (insertMany + nativeUpdate, batched the same way) at ~780 runs/s against ~10,000 runs/s raw for the
+ * 18 writes of a 3-step run.
+ */
+import { ERRORS, type ErrorCode, type LogLevel, type RunError, type RunEvent, type RunEventKind, type RunTrigger } from "../contract";
+import type { SandboxEvent } from "../../sandbox/types";
+import { statementCache, type Database, type SqliteConnection } from "./database";
+import type { TenantEvent } from "./events";
+import { iso, msFromIso } from "./time";
+import { WriteBatcher } from "./write-batch";
+
+/** Identifies a run in every ledger operation. */
+export interface RunRef {
+  tenantId: string;
+  runId: string;
+  /** The pipeline's name (events carry it). */
+  pipeline: string;
+}
+
+export interface NewRun extends RunRef {
+  pipelineId: number;
+  version: number;
+  trigger: RunTrigger;
+  params: Record<string, unknown>;
+  queuedAt: number;
+}
+
+export type RunEnd =
+  | { status: "succeeded"; result: unknown }
+  | { status: "failed" | "cancelled" | "skipped"; error: RunError };
+
+type StepStarted = Extract<SandboxEvent, { kind: "step.started" }>;
+type StepFinished = Extract<SandboxEvent, { kind: "step.finished" }>;
+type Log = Extract<SandboxEvent, { kind: "log" }>;
+
+const statements = statementCache((c) => ({
+  insertRun: c.prepare(
+    "insert into run (id, tenant_id, pipeline_id, version, status, trigger, params, queued_at) values (?, ?, ?, ?, 'queued', ?, ?, ?)",
+  ),
+  startRun: c.prepare("update run set status = 'running', started_at = ?, executor = ? where id = ? and status = 'queued'"),
+  runStartedAt: c.prepare("select started_at from run where id = ?"),
+  finishRun: c.prepare("update run set status = ?, finished_at = ?, result = ?, error = ? where id = ?"),
+  insertStep: c.prepare(
+    "insert into step (tenant_id, run_id, position, name, status, started_at, meta) values (?, ?, ?, ?, 'running', ?, '{}')",
+  ),
+  finishStep: c.prepare(
+    "update step set status = ?, finished_at = ?, duration_ms = ?, rows_in = ?, rows_out = ?, meta = ?, error = ? where run_id = ? and position = ?",
+  ),
+  failOpenSteps: c.prepare(
+    "update step set status = 'failed', finished_at = ?, duration_ms = max(0, ? - started_at), error = ? where run_id = ? and status = 'running'",
+  ),
+  insertEvent: c.prepare(
+    "insert into event (tenant_id, run_id, pipeline, ts, kind, level, step, message, data) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+  ),
+}));
+
+export class RunLedger {
+  private readonly batcher: WriteBatcher<TenantEvent>;
+
+  /** `onCommitted` receives every stored event, in seq order, right after its transaction committed. */
+  constructor(db: Database, onCommitted: (events: TenantEvent[]) => void) {
+    this.batcher = new WriteBatcher(db, onCommitted);
+  }
+
+  queued(run: NewRun): Promise<TenantEvent> {
+    return this.batcher.submit((c) => {
+      statements(c).insertRun.run(run.runId, run.tenantId, run.pipelineId, run.version, run.trigger, JSON.stringify(run.params), run.queuedAt);
+      return appendEvent(c, run, run.queuedAt, "run.queued", "info", null, `Run queued (${run.trigger}, version ${run.version}).`, {
+        trigger: run.trigger,
+        version: run.version,
+        params: run.params,
+      });
+    });
+  }
+
+  started(ref: RunRef, at: number, executor: string): Promise<TenantEvent> {
+    return this.batcher.submit((c) => {
+      statements(c).startRun.run(at, executor, ref.runId);
+      return appendEvent(c, ref, at, "run.started", "info", null, `Run started on ${executor}.`, { executor });
+    });
+  }
+
+  stepStarted(ref: RunRef, position: number, e: StepStarted): Promise<TenantEvent> {
+    const ts = msFromIso(e.ts);
+    return this.batcher.submit((c) => {
+      statements(c).insertStep.run(ref.tenantId, ref.runId, position, e.step, ts);
+      return appendEvent(c, ref, ts, "step.started", "info", e.step, `Step ${e.step} started.`, { position });
+    });
+  }
+
+  stepFinished(ref: RunRef, position: number, e: StepFinished): Promise<TenantEvent> {
+    const ts = msFromIso(e.ts);
+    return this.batcher.submit((c) => {
+      const error = e.error ? JSON.stringify(e.error) : null;
+      statements(c).finishStep.run(e.status, ts, e.durationMs, e.rowsIn, e.rowsOut, JSON.stringify(e.meta), error, ref.runId, position);
+      const rows = e.rowsIn !== null || e.rowsOut !== null ? ` (rows in ${e.rowsIn ?? "-"}, out ${e.rowsOut ?? "-"})` : "";
+      const message = e.error
+        ? `Step ${e.step} failed after ${e.durationMs} ms: ${e.error.code}: ${e.error.message}`
+        : `Step ${e.step} ${e.status} in ${e.durationMs} ms${rows}.`;
+      return appendEvent(c, ref, ts, "step.finished", e.status === "failed" ? "error" : "info", e.step, message, {
+        position,
+        status: e.status,
+        durationMs: e.durationMs,
+        rowsIn: e.rowsIn,
+        rowsOut: e.rowsOut,
+        meta: e.meta,
+        error: e.error,
+      });
+    });
+  }
+
+  log(ref: RunRef, e: Log): Promise<TenantEvent> {
+    const ts = msFromIso(e.ts);
+    return this.batcher.submit((c) => appendEvent(c, ref, ts, "log", e.level, e.step, e.message, e.fields));
+  }
+
+  /**
+   * Ends a run: its final status, result or error, every step it left running marked failed, and the
+   * `run.finished` event.
+   */
+  finished(ref: RunRef, end: RunEnd, at: number): Promise<TenantEvent> {
+    return this.batcher.submit((c) => {
+      const s = statements(c);
+      const error = end.status === "succeeded" ? null : end.error;
+      const result = end.status === "succeeded" ? JSON.stringify(end.result ?? null) : null;
+      s.finishRun.run(end.status, at, result, error ? JSON.stringify(error) : null, ref.runId);
+      const stepError: { code: ErrorCode; message: string } = error
+        ? { code: error.code, message: error.message }
+        : { code: "TAU_E_STEP_INVALID", message: "The step was never ended before the run finished." };
+      s.failOpenSteps.run(at, at, JSON.stringify(stepError), ref.runId);
+      const startedAt = (s.runStartedAt.get(ref.runId) as { started_at: number | null } | undefined)?.started_at ?? null;
+      const durationMs = startedAt === null ? null : Math.max(0, at - startedAt);
+      const took = durationMs === null ? "" : ` in ${durationMs} ms`;
+      const message = error ? `Run ${end.status}${took}: ${error.code}: ${error.message}` : `Run succeeded${took}.`;
+      return appendEvent(c, ref, at, "run.finished", error ? "error" : "info", null, message, { status: end.status, durationMs, error });
+    });
+  }
+
+  /** Resolves when every operation submitted so far has been committed (or has failed). */
+  flush(): Promise<void> {
+    return this.batcher.flush();
+  }
+}
+
+/** A run error made by the daemon itself (not by the sandbox): no step, no source position. */
+export function daemonRunError(code: ErrorCode, message?: string, details: Record<string, unknown> = {}): RunError {
+  return { code, message: message ?? ERRORS[code].message, hint: ERRORS[code].hint, step: null, line: null, column: null, details };
+}
+
+function appendEvent(
+  c: SqliteConnection,
+  ref: RunRef,
+  ts: number,
+  kind: RunEventKind,
+  level: LogLevel | null,
+  step: string | null,
+  message: string | null,
+  data: Record<string, unknown> | null,
+): TenantEvent {
+  const info = statements(c).insertEvent.run(ref.tenantId, ref.runId, ref.pipeline, ts, kind, level, step, message, data === null ? null : JSON.stringify(data));
+  const event: RunEvent = { seq: Number(info.lastInsertRowid), runId: ref.runId, pipeline: ref.pipeline, ts: iso(ts), kind, level, step, message, data };
+  return { tenantId: ref.tenantId, event };
+}
+
