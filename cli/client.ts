@@ -147,7 +147,7 @@ export class TauClient {
    * A fetch failure: refused, reset, DNS, TLS or timeout. All mean "no usable daemon at TAU_HOST"; the
    * socket-level code (ECONNREFUSED, …) is kept in details.cause for diagnosis.
    */
-  unreachable(err: unknown): TauError {
+  private unreachable(err: unknown): TauError {
     const cause = (err as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
     const code = typeof cause?.code === "string" ? cause.code : null;
     const reason = typeof cause?.message === "string" ? cause.message : err instanceof Error ? err.message : String(err);

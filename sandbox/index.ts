@@ -16,3 +16,14 @@ export { validateMeta, cronProblem, PIPELINE_NAME, type MetaValidation } from ".
 export { SecretScrubber } from "./scrub";
 export { parseGuardedJson, stringifyGuarded, jsonDepth, type JsonLimits } from "./json-guard";
 export { defaultExecutorPath, defaultGuestRuntimePath } from "./executor-paths";
+export { compilePipeline, warmUpCompiler, MAX_SOURCE_BYTES, type CompileOptions, type SourceProblem } from "./compile";
+export { createPipelineTypeChecker, type PipelineTypeChecker, type TypecheckDiagnostic, type TypecheckResult } from "./typecheck";
+export {
+  mapBundlePosition,
+  parseGuestStack,
+  guestStackFrames,
+  locateGuestError,
+  parseSourceMap,
+  BUNDLE_FILENAME,
+  type SourcePosition,
+} from "./source-map";

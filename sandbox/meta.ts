@@ -23,11 +23,48 @@ function invalid(code: ErrorCode, message: string, field: string): MetaValidatio
 
 const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === "string");
 
+const KNOWN_FIELDS = ["name", "description", "schedule", "tags", "dependsOn", "timeoutSec"] as const;
+
+/** The known field an unknown key most likely meant (case-insensitive, at most 2 edits), or null. */
+function closestField(key: string): string | null {
+  let best: string | null = null;
+  let bestDistance = 3;
+  for (const field of KNOWN_FIELDS) {
+    const d = editDistance(key.toLowerCase(), field.toLowerCase());
+    if (d < bestDistance) {
+      best = field;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 3) return 99;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
 export function validateMeta(raw: unknown): MetaValidation {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     return invalid("TAU_E_DEPLOY_META_INVALID", "The first argument of pipeline() must be an object like { name: \"orders_sync\" }.", "meta");
   }
   const m = raw as Record<string, unknown>;
+  // A misspelt key (`shedule`) would otherwise be ignored silently and the pipeline never scheduled.
+  for (const key of Object.keys(m)) {
+    if ((KNOWN_FIELDS as readonly string[]).includes(key)) continue;
+    const meant = closestField(key);
+    return invalid(
+      "TAU_E_DEPLOY_META_INVALID",
+      `meta has an unknown field ${JSON.stringify(key.slice(0, 80))}${meant ? ` (did you mean "${meant}"?)` : ""}; the fields are ${KNOWN_FIELDS.join(", ")}.`,
+      key.slice(0, 80),
+    );
+  }
 
   if (typeof m.name !== "string") return invalid("TAU_E_DEPLOY_META_INVALID", "meta.name must be a string.", "name");
   if (!PIPELINE_NAME.test(m.name)) {

@@ -7,7 +7,9 @@ import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { TauError } from "./contract";
 import { LOCAL_POLICY } from "../policies";
-import { compilePipeline, ExecutorPool } from "../sandbox";
+import { ExecutorPool } from "../sandbox";
+// TODO: import from "../sandbox" once sandbox/index.ts exports compilePipeline.
+import { compilePipeline } from "../sandbox/compile";
 import { EventBus } from "./event-bus";
 import { HomeLock } from "./home-lock";
 import { createApp, registerApi } from "./http/app";

@@ -1,5 +1,5 @@
 import { Command, Option } from "clipanion";
-import { TauError } from "../../server/contract";
+import { TauError, type RunView } from "../../server/contract";
 import type { TauClient } from "../client";
 import { DaemonError, usageError } from "../exit-codes";
 import { TauCommand, type Outcome } from "./base";
@@ -36,7 +36,7 @@ export class InspectCommand extends TauCommand {
 }
 
 /** GET /api/runs/:id, refusing a run that belongs to another pipeline than the one named. */
-export async function runOfPipeline(client: TauClient, pipeline: string, runId: string): ReturnType<TauClient["getRun"]> {
+export async function runOfPipeline(client: TauClient, pipeline: string, runId: string): Promise<RunView> {
   const run = await client.getRun(runId);
   if (run.pipeline !== pipeline) {
     throw new DaemonError(

@@ -13,6 +13,11 @@ export function duckdbErrorType(message: string): string | null {
   return m ? m[1] : null;
 }
 
+/** Whether the message is a conflict between concurrent transactions (retrying the transaction may work). */
+export function isDuckDbTransactionConflict(message: string): boolean {
+  return /TransactionContext Error/.test(message) && /conflict/i.test(message);
+}
+
 /** Whether the message is a lock conflict on the database file (another process holds it). */
 export function isDuckDbLockConflict(message: string): boolean {
   return /Could not set lock on file|Conflicting lock is held/i.test(message);
@@ -41,7 +46,7 @@ function codeFor(type: string | null, message: string): ErrorCode {
     case "Serialization Error":
       return isDuckDbLockConflict(message) ? "TAU_E_CONNECTOR_BUSY" : "TAU_E_CONNECTOR_IO";
     default:
-      return isDuckDbLockConflict(message) ? "TAU_E_CONNECTOR_BUSY" : "TAU_E_CONNECTOR_QUERY_FAILED";
+      return isDuckDbLockConflict(message) || isDuckDbTransactionConflict(message) ? "TAU_E_CONNECTOR_BUSY" : "TAU_E_CONNECTOR_QUERY_FAILED";
   }
 }
 

@@ -4,16 +4,20 @@
  * writing, and the other executors are other processes that may want it next. Opening a file another process
  * holds is retried with backoff until `busyTimeoutMs`, then fails with TAU_E_CONNECTOR_BUSY.
  */
-import { DuckDBInstance } from "@duckdb/node-api";
+import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { TauError } from "../../server/contract";
 import { convertDuckDbError, isDuckDbLockConflict } from "./duckdb-errors";
 
 export const MEMORY_DATABASE = ":memory:";
 
 export interface DuckDbLease {
-  readonly instance: DuckDBInstance;
   readonly path: string;
-  /** Gives the lease back; the instance closes when no lease is left. Idempotent. */
+  /** A connection to the instance, closed with the lease. */
+  connect(): Promise<DuckDBConnection>;
+  /**
+   * Gives the lease back: closes its connections, and the instance when no lease is left (a DuckDB database
+   * stays open, holding the file's lock, while any connection to it lives). Idempotent.
+   */
   release(): void;
 }
 
@@ -22,6 +26,7 @@ interface Entry {
   opening: Promise<DuckDBInstance>;
   instance: DuckDBInstance | null;
   refs: number;
+  connections: Set<DuckDBConnection>;
 }
 
 export interface DuckDbInstanceCacheOptions {
@@ -32,6 +37,7 @@ export interface DuckDbInstanceCacheOptions {
 
 export class DuckDbInstanceCache {
   private readonly entries = new Map<string, Entry>();
+  private readonly memory = new Set<Entry>();
   private readonly initialBackoffMs: number;
   private readonly maxBackoffMs: number;
 
@@ -53,16 +59,12 @@ export class DuckDbInstanceCache {
     const configKey = JSON.stringify(Object.entries(config).sort());
     if (path === MEMORY_DATABASE) {
       const instance = await this.create(path, busyTimeoutMs, config);
-      let released = false;
-      return {
-        instance,
-        path,
-        release: () => {
-          if (released) return;
-          released = true;
-          closeQuietly(instance);
-        },
-      };
+      const own: Entry = { configKey, opening: Promise.resolve(instance), instance, refs: 1, connections: new Set() };
+      this.memory.add(own);
+      return this.lease(path, own, () => {
+        this.memory.delete(own);
+        closeEntry(own);
+      });
     }
     let entry = this.entries.get(path);
     if (entry && entry.configKey !== configKey) {
@@ -72,7 +74,7 @@ export class DuckDbInstanceCache {
       });
     }
     if (!entry) {
-      const fresh: Entry = { configKey, opening: this.create(path, busyTimeoutMs, config), instance: null, refs: 0 };
+      const fresh: Entry = { configKey, opening: this.create(path, busyTimeoutMs, config), instance: null, refs: 0, connections: new Set() };
       entry = fresh;
       this.entries.set(path, fresh);
       fresh.opening.then(
@@ -85,37 +87,55 @@ export class DuckDbInstanceCache {
       );
     }
     entry.refs++;
-    let instance: DuckDBInstance;
     try {
-      instance = await entry.opening;
+      await entry.opening;
     } catch (err) {
       entry.refs--;
       throw err;
     }
-    let released = false;
     const owner = entry;
+    return this.lease(path, owner, () => {
+      owner.refs--;
+      if (owner.refs === 0 && this.entries.get(path) === owner) {
+        this.entries.delete(path);
+        closeEntry(owner);
+      }
+    });
+  }
+
+  private lease(path: string, entry: Entry, onRelease: () => void): DuckDbLease {
+    const mine = new Set<DuckDBConnection>();
+    let released = false;
     return {
-      instance,
       path,
+      connect: async () => {
+        if (released || !entry.instance) throw convertDuckDbError(new Error("IO Error: the database was closed"));
+        const connection = await entry.instance.connect();
+        mine.add(connection);
+        entry.connections.add(connection);
+        return connection;
+      },
       release: () => {
         if (released) return;
         released = true;
-        owner.refs--;
-        if (owner.refs === 0 && this.entries.get(path) === owner) {
-          this.entries.delete(path);
-          closeQuietly(instance);
+        for (const c of mine) {
+          entry.connections.delete(c);
+          closeQuietly(c);
         }
+        onRelease();
       },
     };
   }
 
-  /** Closes every instance (executor shutdown). Leases still out become unusable. */
+  /** Closes every connection and instance (executor shutdown). Leases still out become unusable. */
   closeAll(): void {
     for (const [path, entry] of this.entries) {
       this.entries.delete(path);
-      if (entry.instance) closeQuietly(entry.instance);
-      else entry.opening.then(closeQuietly, () => undefined);
+      if (entry.instance) closeEntry(entry);
+      else entry.opening.then(() => closeEntry(entry), () => undefined);
     }
+    for (const entry of this.memory) closeEntry(entry);
+    this.memory.clear();
   }
 
   private async create(path: string, busyTimeoutMs: number, config: Record<string, string>): Promise<DuckDBInstance> {
@@ -142,12 +162,18 @@ export class DuckDbInstanceCache {
   }
 }
 
-function closeQuietly(instance: DuckDBInstance): void {
+function closeQuietly(closable: { closeSync(): void }): void {
   try {
-    instance.closeSync();
+    closable.closeSync();
   } catch {
     // already closed
   }
+}
+
+function closeEntry(entry: Entry): void {
+  for (const c of entry.connections) closeQuietly(c);
+  entry.connections.clear();
+  if (entry.instance) closeQuietly(entry.instance);
 }
 
 function holderOf(message: string): string | null {

@@ -19,7 +19,7 @@ import {
 } from "@duckdb/node-api";
 import { checkDuckdbPath } from "../../policies";
 import { TauError } from "../../server/contract";
-import { convertDuckDbError } from "./duckdb-errors";
+import { convertDuckDbError, isDuckDbTransactionConflict } from "./duckdb-errors";
 import { DuckDbInstanceCache, MEMORY_DATABASE, type DuckDbLease } from "./duckdb-instances";
 import { inferColumns, stageValue, tauJsonConverter, type InferredColumn, type JsonValue } from "./duckdb-values";
 import { RawJson, type ConnectorContext, type ConnectorDriver, type HostConnector } from "./types";
@@ -28,6 +28,7 @@ export const DUCKDB_LOCAL_KIND = "duckdb_local";
 export const DEFAULT_WAREHOUSE_FILE = "warehouse.duckdb";
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 const MAX_BUSY_TIMEOUT_MS = 60_000;
+const LOAD_CONFLICT_RETRIES = 8;
 
 /** Options the guest may pass to `connector.open` for duckdb_local. */
 export interface DuckDbLocalOptions {
@@ -79,7 +80,7 @@ export class DuckDbLocalDriver implements ConnectorDriver {
     const lease = await this.instances.acquire(path, busyTimeoutMs, { enable_external_access: String(externalAccess) });
     let connection: DuckDBConnection;
     try {
-      connection = await lease.instance.connect();
+      connection = await lease.connect();
     } catch (err) {
       lease.release();
       throw convertDuckDbError(err);
@@ -145,13 +146,8 @@ export class DuckDbLocalConnector implements HostConnector {
     } catch {
       // nothing in flight
     }
-    // Let a statement in flight unwind before the connection goes away.
+    // Let a statement in flight unwind before the connection goes away (release closes it).
     await this.queue.catch(() => undefined);
-    try {
-      this.connection.closeSync();
-    } catch {
-      // already closed
-    }
     this.lease.release();
   }
 
@@ -255,20 +251,26 @@ export class DuckDbLocalConnector implements HostConnector {
         sql = `append ${rows.length} rows to the staging table`;
         await appendRows(c, stage, columns, rows);
       }
-      await step("BEGIN TRANSACTION");
-      try {
-        if (table.schemaSql) await step(`CREATE SCHEMA IF NOT EXISTS ${table.schemaSql}`);
-        if (columns.length > 0) {
-          await step(`CREATE TABLE IF NOT EXISTS ${table.sql} (${columns.map((col) => `${quoteIdent(col.name)} ${col.sqlType}`).join(", ")})`);
+      // Concurrent loads in this process (other runs' connections to the shared instance) can conflict, e.g.
+      // both creating the table: the transaction is rolled back whole, so it is retried a few times.
+      for (let attempt = 1; ; attempt++) {
+        await step("BEGIN TRANSACTION");
+        try {
+          if (table.schemaSql) await step(`CREATE SCHEMA IF NOT EXISTS ${table.schemaSql}`);
+          if (columns.length > 0) {
+            await step(`CREATE TABLE IF NOT EXISTS ${table.sql} (${columns.map((col) => `${quoteIdent(col.name)} ${col.sqlType}`).join(", ")})`);
+          }
+          if (mode === "replace") await step(`DELETE FROM ${table.sql}`);
+          if (columns.length > 0) await step(`INSERT INTO ${table.sql} BY NAME SELECT * FROM temp.main.${quoteIdent(stage)}`);
+          await step("COMMIT");
+          return rows.length;
+        } catch (err) {
+          await c.run("ROLLBACK").catch(() => undefined);
+          const message = err instanceof Error ? err.message : String(err);
+          if (!isDuckDbTransactionConflict(message) || attempt >= LOAD_CONFLICT_RETRIES) throw err;
+          await new Promise((r) => setTimeout(r, 10 * attempt + Math.random() * 20));
         }
-        if (mode === "replace") await step(`DELETE FROM ${table.sql}`);
-        if (columns.length > 0) await step(`INSERT INTO ${table.sql} BY NAME SELECT * FROM temp.main.${quoteIdent(stage)}`);
-        await step("COMMIT");
-      } catch (err) {
-        await c.run("ROLLBACK").catch(() => undefined);
-        throw err;
       }
-      return rows.length;
     } catch (err) {
       throw convertDuckDbError(err, { sql, table: table.text, details: { mode } });
     } finally {

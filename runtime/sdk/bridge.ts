@@ -4,7 +4,7 @@
  * `deliver(id, answerJson)`. Internal to the SDK.
  */
 import { createSdkError, fillSdkError, type TauErrorCode, type TauSdkError } from "./errors";
-import { parseJson, safeString, toJson } from "./json";
+import { errorMessage, parseJson, toJson } from "./json";
 import { ArrayIsArray, PromiseCtor, safeMap, stringSlice } from "./primordials";
 
 export type DispatchFn = (id: number, op: string, payload: string) => void;
@@ -63,7 +63,7 @@ function encode(op: string, payload: unknown, site: TauSdkError): string {
     throw fillSdkError(
       site,
       "TAU_E_BRIDGE_PAYLOAD_INVALID",
-      `The data passed to ${op} is not plain JSON: ${safeString(err instanceof Error ? err.message : err)}`,
+      `The data passed to ${op} is not plain JSON: ${errorMessage(err)}`,
       "Pass plain JSON values (objects, arrays, strings, numbers, booleans, null, Dates); no cycles or functions.",
       { op },
       hooks?.currentStep()?.name ?? null,
@@ -148,7 +148,7 @@ function send(op: string, payload: unknown, site: TauSdkError): Promise<unknown>
       dispatch(id, op, text);
     } catch (err) {
       pending.delete(id);
-      reject(fillSdkError(site, "TAU_E_INTERNAL", `The sandbox bridge failed ${op}: ${safeString(err instanceof Error ? err.message : err)}`, "", {}, null));
+      reject(fillSdkError(site, "TAU_E_INTERNAL", `The sandbox bridge failed ${op}: ${errorMessage(err)}`, "", {}, null));
     }
   });
 }
@@ -220,7 +220,7 @@ export function bridgeCallSync(op: string, payload: unknown, site: TauSdkError =
   try {
     answer = dispatchSync(op, text);
   } catch (err) {
-    throw fillSdkError(site, "TAU_E_INTERNAL", `The host failed ${op}: ${safeString(err instanceof Error ? err.message : err)}`, "", {}, step?.name ?? null);
+    throw fillSdkError(site, "TAU_E_INTERNAL", `The host failed ${op}: ${errorMessage(err)}`, "", {}, step?.name ?? null);
   }
   const decoded = decode(answer, site, step);
   if (decoded.error) throw decoded.error;

@@ -5,7 +5,7 @@
 import { drainPosts, setBridgeHooks, takeDeferredError } from "./bridge";
 import { createContext, type RunInit } from "./context";
 import { createSdkError, errorData, type TauSdkError } from "./errors";
-import { parseJson, safeString, toJson } from "./json";
+import { errorMessage, parseJson, toJson } from "./json";
 import { definitionOf, type DefinitionInternals } from "./pipeline";
 import { ArrayIsArray, DateCtor, JSONStringify, NumberIsFinite, dateGetTime, globalObject } from "./primordials";
 import { StepTracker, type StepRecord } from "./steps";
@@ -15,11 +15,15 @@ const MODULE_GLOBAL = "__tau_pipeline_module";
 
 let started = false;
 
+/**
+ * The failure answer. The envelope is written as text and the error data has no prototype, so neither a
+ * patched JSON.stringify nor an `Object.prototype.toJSON` can change the answer's shape.
+ */
 function failure(err: unknown, step: string | null): string {
   try {
-    const data: Record<string, unknown> = errorData(err) as unknown as Record<string, unknown>;
+    const data = errorData(err) as unknown as Record<string, unknown>;
     if (step !== null) data.step = step;
-    return JSONStringify({ ok: false, error: data });
+    return `{"ok":false,"error":${JSONStringify(data)}}`;
   } catch {
     return '{"ok":false,"error":{"name":"Error","message":"The pipeline failed with an error that could not be described.","stack":""}}';
   }
@@ -77,7 +81,7 @@ function resultJson(result: unknown): string | TauSdkError {
   try {
     text = toJson(result === undefined ? null : result);
   } catch (err) {
-    return resultError(safeString(err instanceof Error ? err.message : err));
+    return resultError(errorMessage(err));
   }
   if (text === undefined) return resultError(`a ${typeof result} has no JSON form`);
   return text;
@@ -142,7 +146,7 @@ export function describe(): string {
   try {
     const found = findDefinition();
     if (!("fn" in found)) return failure(found, null);
-    return JSONStringify({ ok: true, meta: found.meta });
+    return `{"ok":true,"meta":${JSONStringify(found.meta)}}`;
   } catch (err) {
     return failure(err, null);
   }

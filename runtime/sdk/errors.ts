@@ -3,9 +3,17 @@
  * SQL error) or detected by the SDK itself (a connector used after close) is thrown as a TauSdkError.
  */
 import { capString, safeString } from "./json";
-import { ErrorCtor, ObjectDefineProperty, safeWeakMap } from "./primordials";
+import { ErrorCtor, ObjectCreate, ObjectDefineProperty, safeWeakMap } from "./primordials";
 
-/** A Tau error code, e.g. `"TAU_E_SECRET_NOT_FOUND"`. The full list is in docs/errors.md. */
+/**
+ * A Tau error code, e.g. `"TAU_E_SECRET_NOT_FOUND"`. The full list, with what to do for each, is in
+ * docs/errors.md.
+ *
+ * @example
+ * ```ts
+ * const retryable: TauErrorCode[] = ["TAU_E_CONNECTOR_BUSY", "TAU_E_CONNECTOR_IO"];
+ * ```
+ */
 export type TauErrorCode = `TAU_E_${string}`;
 
 /**
@@ -111,19 +119,24 @@ function read(value: object, key: string): unknown {
   }
 }
 
-/** Reads an error (or any thrown value) defensively: getters may throw, toString may be hostile. */
+/**
+ * Reads an error (or any thrown value) defensively: getters may throw, toString may be hostile. The
+ * result has no prototype, so a pipeline that defines `Object.prototype.toJSON` cannot reshape it.
+ */
 export function errorData(value: unknown): ErrorData {
+  const data = ObjectCreate(null) as ErrorData;
   if (typeof value !== "object" || value === null) {
-    return { name: "Error", message: capString(`Pipeline threw a non-error value: ${safeString(value)}`, MESSAGE_MAX), stack: "" };
+    data.name = "Error";
+    data.message = capString(`Pipeline threw a non-error value: ${safeString(value)}`, MESSAGE_MAX);
+    data.stack = "";
+    return data;
   }
   const name = read(value, "name");
   const message = read(value, "message");
   const stack = read(value, "stack");
-  const data: ErrorData = {
-    name: capString(typeof name === "string" && name !== "" ? name : value instanceof ErrorCtor ? "Error" : "Object", 200),
-    message: capString(typeof message === "string" ? message : safeString(message === undefined ? value : message), MESSAGE_MAX),
-    stack: typeof stack === "string" ? capString(stack, STACK_MAX) : "",
-  };
+  data.name = capString(typeof name === "string" && name !== "" ? name : value instanceof ErrorCtor ? "Error" : "Object", 200);
+  data.message = capString(typeof message === "string" ? message : safeString(message === undefined ? value : message), MESSAGE_MAX);
+  data.stack = typeof stack === "string" ? capString(stack, STACK_MAX) : "";
   if (isGenuineSdkError(value)) {
     data.code = value.code;
     data.hint = capString(value.hint, 2048);

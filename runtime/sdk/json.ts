@@ -11,11 +11,20 @@ import {
   ObjectIsFrozen,
   ObjectKeys,
   StringCtor,
+  TypeErrorCtor,
   stringIndexOf,
   stringSlice,
 } from "./primordials";
 
-/** A value that survives `JSON.stringify` → `JSON.parse` unchanged. */
+/**
+ * A value that survives `JSON.stringify` → `JSON.parse` unchanged: what results, step meta, log fields
+ * and query parameters are made of.
+ *
+ * @example
+ * ```ts
+ * const summary: JsonValue = { loaded: 120, tables: ["orders"], late: null };
+ * ```
+ */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 function bigintAsString(_key: string, value: unknown): unknown {
@@ -37,7 +46,7 @@ export function toJson(value: unknown): string | undefined {
   try {
     return JSONStringify(value);
   } catch (err) {
-    if (!(err instanceof TypeError) || !containsBigintMessage(err)) throw err;
+    if (!(err instanceof TypeErrorCtor) || !containsBigintMessage(err)) throw err;
     return JSONStringify(value, bigintAsString);
   }
 }
@@ -74,6 +83,17 @@ export function safeString(value: unknown): string {
     return StringCtor(value);
   } catch {
     return "[unprintable value]";
+  }
+}
+
+/** The message of a thrown value, read defensively (a getter may throw; anything may be thrown). */
+export function errorMessage(err: unknown): string {
+  if (typeof err !== "object" || err === null) return safeString(err);
+  try {
+    const message = (err as { message?: unknown }).message;
+    return typeof message === "string" ? message : safeString(err);
+  } catch {
+    return "[unreadable error message]";
   }
 }
 

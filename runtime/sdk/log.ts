@@ -3,7 +3,7 @@
  * operation with id 0 (no answer); logging never throws into the pipeline. Internal to the SDK.
  */
 import { bridgeNotifyText } from "./bridge";
-import { capString, safeString, toJson, toJsonLenient } from "./json";
+import { capString, errorMessage, safeString, toJson, toJsonLenient } from "./json";
 import { ErrorCtor, ObjectDefineProperty, ObjectFreeze } from "./primordials";
 import type { LogFields, LogFn } from "./types";
 
@@ -31,7 +31,7 @@ export function emitLog(level: LogLevel, message: unknown, fields: unknown, step
     try {
       json = toJsonLenient(payload);
     } catch (err) {
-      payload.fields = { tauFieldsError: `log fields are not JSON-serialisable: ${safeString(err instanceof ErrorCtor ? err.message : err)}` };
+      payload.fields = { tauFieldsError: `log fields are not JSON-serialisable: ${errorMessage(err)}` };
       json = toJson(payload);
     }
   } else {

@@ -2,7 +2,7 @@
  * `pipeline(meta, fn)` and the registry that proves a default export came from it.
  */
 import { createSdkError, type TauSdkError } from "./errors";
-import { deepFreeze, parseJson, safeString, toJson } from "./json";
+import { deepFreeze, errorMessage, parseJson, toJson } from "./json";
 import { ArrayIsArray, ObjectFreeze, safeWeakMap } from "./primordials";
 import type { Params, PipelineDefinition, PipelineFn, PipelineMeta } from "./types";
 
@@ -63,7 +63,7 @@ export function pipeline<P extends Params = Params>(meta: PipelineMeta, fn: Pipe
       const text = toJson(meta);
       copy = deepFreeze(parseJson(text ?? "{}") as PipelineMeta);
     } catch (err) {
-      problem = metaProblem("meta", `The pipeline meta is not plain JSON: ${safeString(err instanceof Error ? err.message : err)}`);
+      problem = metaProblem("meta", `The pipeline meta is not plain JSON: ${errorMessage(err)}`);
     }
   }
   if (problem === null && typeof fn !== "function") {

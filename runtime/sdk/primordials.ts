@@ -52,8 +52,11 @@ export const DateCtor = Date;
 export const DateNow = Date.now;
 export const dateGetTime = uncurry(Date.prototype.getTime);
 export const ErrorCtor = Error;
+export const TypeErrorCtor = TypeError;
 export const PromiseCtor = Promise;
 export const SymbolFor = Symbol.for;
+const MapCtor = Map;
+const WeakMapCtor = WeakMap;
 
 /**
  * The disposal symbols. V8 in Node 20 has neither; esbuild's lowered `await using` falls back to
@@ -73,14 +76,14 @@ interface SafeMapMethods<K, V> {
 
 /** A Map whose methods are the captured ones (its prototype is a frozen copy, not Map.prototype). */
 export function safeMap<K, V>(): SafeMapMethods<K, V> & { readonly size: number } {
-  const map = new Map<K, V>();
+  const map = new MapCtor<K, V>();
   ObjectSetPrototypeOf(map, safeMapPrototype);
   return map as unknown as SafeMapMethods<K, V> & { readonly size: number };
 }
 
 /** A WeakMap with captured methods, for the same reason as safeMap. */
 export function safeWeakMap<K extends object, V>(): SafeMapMethods<K, V> {
-  const map = new WeakMap<K, V>();
+  const map = new WeakMapCtor<K, V>();
   ObjectSetPrototypeOf(map, safeWeakMapPrototype);
   return map as unknown as SafeMapMethods<K, V>;
 }

@@ -8,20 +8,49 @@ import type { JsonValue } from "./json";
 import { createConnectorCore, rejectWith } from "./connector-handle";
 import { ArrayIsArray, ObjectDefineProperty, ObjectFreeze, arrayIndexOf, arrayJoin, asyncDisposeSymbol } from "./primordials";
 
-/** One row: column name → value (numbers, strings, booleans, null; dates and big integers as strings). */
+/**
+ * One row: column name → value (numbers, strings, booleans, null; dates and big integers as strings).
+ *
+ * @example
+ * ```ts
+ * const rows: Row[] = await db.extract("SELECT id, name FROM customers"); // [{ id: 1, name: "Ada" }]
+ * ```
+ */
 export type Row = Record<string, unknown>;
 
-/** A query parameter: a JSON value, or a Date (sent as its ISO-8601 text). */
+/**
+ * A query parameter: a JSON value, a Date (sent as its ISO-8601 text) or a BigInt (sent as a decimal
+ * string). Parameters fill the SQL's placeholders in order.
+ *
+ * @example
+ * ```ts
+ * await db.extract("SELECT * FROM orders WHERE updated_at > ? AND amount > ?", [new Date("2026-01-01"), 100]);
+ * ```
+ */
 export type SqlParam = JsonValue | Date | bigint;
 
-/** A column as `getSchema` describes it; `type` is the database's own type name, e.g. `"BIGINT"`. */
+/**
+ * A column as `getSchema` describes it; `type` is the database's own type name, e.g. `"BIGINT"`.
+ *
+ * @example
+ * ```ts
+ * const columns: Column[] = await db.getSchema("orders"); // [{ name: "id", type: "INTEGER", nullable: false }, …]
+ * ```
+ */
 export interface Column {
   name: string;
   type: string;
   nullable: boolean;
 }
 
-/** What `execute` resolves to; `rowsAffected` is null when the database does not say. */
+/**
+ * What `execute` resolves to; `rowsAffected` is null when the database does not say.
+ *
+ * @example
+ * ```ts
+ * const { rowsAffected }: ExecuteResult = await db.execute("DELETE FROM staging_orders");
+ * ```
+ */
 export interface ExecuteResult {
   rowsAffected: number | null;
 }
@@ -29,6 +58,12 @@ export interface ExecuteResult {
 /**
  * Options of `load`: the target `table` (created from the rows' keys if it does not exist) and the `mode`:
  * `"append"` (default) adds the rows, `"replace"` empties the table first.
+ *
+ * @example
+ * ```ts
+ * const options: LoadOptions = { table: "staging.orders", mode: "replace" };
+ * await db.load(rows, options);
+ * ```
  */
 export interface LoadOptions<Mode extends string = "append" | "replace"> {
   table: string;
@@ -124,7 +159,15 @@ function isNonEmptyString(value: unknown): value is string {
 
 /**
  * Builds a SQL connector handle of `kind`, opened on the host with `options` on first use.
- * `loadModes` lists the modes this kind's `load` accepts; the first is the default.
+ * `loadModes` lists the modes this kind's `load` accepts; the first is the default. Internal: what each
+ * factory in connectors.ts is made of.
+ *
+ * @example
+ * ```ts
+ * export function postgres(options: { dsn: string }): PostgresConnector {
+ *   return createSqlConnector("postgres", { dsn: options.dsn }, ["append", "replace", "upsert"] as const) as PostgresConnector;
+ * }
+ * ```
  */
 export function createSqlConnector<Mode extends string>(
   kind: string,

@@ -5,7 +5,8 @@
  * How a step's outcome is decided
  * -------------------------------
  * - Callback form `ctx.step(name, fn)`: exact. `fn` threw → the step is `failed`, the error is attributed
- *   to it (unless already attributed to this step or one nested in it) and rethrown; otherwise `succeeded`.
+ *   to it (unless a step nested in it already failed with it, see `attribute`) and rethrown; otherwise
+ *   `succeeded`.
  * - Errors answered by the host (a TauSdkError from a connector call, a secret check…) are attributed, when
  *   the call is made, to the innermost open step (the most recently started step not yet ended).
  * - Disposable form `await using s = ctx.step(name)`: `[Symbol.asyncDispose]()` is called with no
@@ -25,7 +26,7 @@
  */
 import { bridgePost } from "./bridge";
 import { createSdkError, errorData, type TauSdkError } from "./errors";
-import { capString, safeString, toJson } from "./json";
+import { capString, errorMessage, safeString, toJson } from "./json";
 import { createLog } from "./log";
 import {
   ArrayIsArray,
@@ -54,6 +55,8 @@ export interface StepRecord {
   readonly name: string;
   readonly parent: StepRecord | null;
   state: "open" | "disposed" | "ended";
+  /** Ended with status failed. */
+  failed: boolean;
   rowsIn: number | null;
   rowsOut: number | null;
   meta: Record<string, unknown>;
@@ -87,7 +90,7 @@ function metaForEnd(meta: Record<string, unknown>): unknown {
     const text = toJson(meta);
     if (text !== undefined) return meta;
   } catch (err) {
-    return { tauMetaError: `step.meta is not JSON-serialisable: ${safeString(err instanceof Error ? err.message : err)}` };
+    return { tauMetaError: `step.meta is not JSON-serialisable: ${errorMessage(err)}` };
   }
   return {};
 }
@@ -174,6 +177,7 @@ export class StepTracker {
       name,
       parent: this.innermost(),
       state: "open",
+      failed: false,
       rowsIn: null,
       rowsOut: null,
       meta: {},
@@ -202,10 +206,17 @@ export class StepTracker {
     return value;
   }
 
-  /** Attributes `err` to `step` unless it is already attributed to `step` or a step nested in it. */
+  /**
+   * Attributes `err`, which surfaced through `step`, to `step` — unless it is already attributed to `step`
+   * or to a step nested in it whose scope the error evidently left (that step ended failed, or was
+   * disposed and awaits its deferred end). A nested step still open, or ended successfully, cannot be
+   * where the error came from: it was a concurrent sibling that happened to be innermost when a host call
+   * failed (start-time parentage cannot tell `Promise.all` siblings from children).
+   */
   attribute(err: unknown, step: StepRecord): void {
     const current = this.attributionOf(err);
-    if (current !== null && isSelfOrDescendant(current, step)) return;
+    if (current === step) return;
+    if (current !== null && isSelfOrDescendant(current, step) && (current.failed || current.state === "disposed")) return;
     if (typeof err === "object" && err !== null) this.#attribution.set(err, step);
     else this.#primitive = { value: err, step };
   }
@@ -245,6 +256,7 @@ export class StepTracker {
 
   #sendEnd(record: StepRecord, status: StepStatus, error: unknown, deferredMs: number): void {
     record.state = "ended";
+    record.failed = status === "failed";
     const payload: Record<string, unknown> = {
       id: record.id,
       status,

@@ -36,10 +36,26 @@ export interface PipelineMeta {
   timeoutSec?: number;
 }
 
-/** Run parameters: the JSON object given with `tau run NAME --params '{…}'`. */
+/**
+ * Run parameters: the JSON object given with `tau run NAME --params '{…}'`.
+ *
+ * @example
+ * ```ts
+ * // tau run daily --params '{"day": "2026-01-31"}'
+ * export default pipeline<{ day?: string }>({ name: "daily" }, async (ctx) => ctx.params.day ?? "today");
+ * ```
+ */
 export type Params = Record<string, unknown>;
 
-/** Structured fields attached to a log line; any JSON-serialisable object. */
+/**
+ * Structured fields attached to a log line; any JSON-serialisable object (Error values are written as
+ * `{name, message}`, BigInts as strings).
+ *
+ * @example
+ * ```ts
+ * ctx.log("loaded", { table: "staging_orders", rows: 120, tookMs: 85 });
+ * ```
+ */
 export type LogFields = Record<string, unknown>;
 
 /**
@@ -163,13 +179,25 @@ export interface PipelineContext<P extends Params = Params> {
 
 /**
  * A pipeline's function: receives the run's context, returns the run's result (any JSON value; undefined
- * is stored as null).
+ * is stored as null). `tau inspect NAME --last-run` shows it as `result`.
+ *
+ * @example
+ * ```ts
+ * const run: PipelineFn = async (ctx) => ({ ranAt: new Date().toISOString(), runId: ctx.runId });
+ * export default pipeline({ name: "stamp" }, run);
+ * ```
  */
 export type PipelineFn<P extends Params = Params> = (ctx: PipelineContext<P>) => unknown;
 
 /**
  * What `pipeline()` returns; the pipeline file must `export default` it. Tau checks the default export
- * is a genuine definition made by `pipeline()`.
+ * is a genuine definition made by `pipeline()` (otherwise deploy fails with TAU_E_DEPLOY_NO_PIPELINE).
+ *
+ * @example
+ * ```ts
+ * const definition: PipelineDefinition = pipeline({ name: "orders" }, async () => null);
+ * export default definition; // definition.meta.name === "orders"
+ * ```
  */
 export interface PipelineDefinition {
   /** The meta as declared (a frozen copy). */

@@ -110,7 +110,10 @@ export class RunEvents {
         message: capText(this.scrubber.scrubText(typeof e.message === "string" ? e.message : "The step failed.")),
       };
     }
-    this.finishStep(open, status, rowCount(p.rowsIn), rowCount(p.rowsOut), this.meta(p.meta), error);
+    // A disposable step's end can reach the host late (the guest defers it to the next activity);
+    // `deferredMs` says by how much, bounded by what the host measured.
+    const deferredMs = typeof p.deferredMs === "number" && Number.isFinite(p.deferredMs) && p.deferredMs > 0 ? p.deferredMs : 0;
+    this.finishStep(open, status, rowCount(p.rowsIn), rowCount(p.rowsOut), this.meta(p.meta), error, deferredMs);
   }
 
   /**
@@ -133,14 +136,17 @@ export class RunEvents {
     rowsOut: number | null,
     meta: Record<string, unknown>,
     error: { code: ErrorCode; message: string } | null,
+    deferredMs = 0,
   ): void {
     if (this.closed) return;
+    const measured = Math.max(0, performance.now() - open.startedMs);
+    const duration = measured - Math.min(deferredMs, measured);
     this.emit({
       kind: "step.finished",
-      ts: now(),
+      ts: new Date(Date.now() - (measured - duration)).toISOString(),
       step: open.name,
       status,
-      durationMs: Math.max(0, Math.round(performance.now() - open.startedMs)),
+      durationMs: Math.round(duration),
       rowsIn,
       rowsOut,
       meta,

@@ -92,9 +92,8 @@ export class RunService {
   async enqueue(tenantId: string, pipelineName: string, request: EnqueueRequest): Promise<RunView> {
     const { store, ids, maxQueued } = this.options;
     this.assertAccepting();
-    const pipeline = await store.pipelines.findByName(tenantId, pipelineName);
+    const pipeline = store.pipelines.head(tenantId, pipelineName);
     if (!pipeline) throw new TauError("TAU_E_PIPELINE_NOT_FOUND", `No pipeline named '${pipelineName}'.`, { name: pipelineName });
-    this.assertAccepting();
     if (this.queue.length >= maxQueued) {
       throw new TauError("TAU_E_RUN_QUEUE_FULL", undefined, { queued: this.queue.length, maxQueued });
     }
@@ -131,8 +130,8 @@ export class RunService {
     const { store, runViewLogLines } = this.options;
     const run = await store.runs.get(tenantId, runId);
     if (!run) return null;
-    const [steps, logs] = await Promise.all([store.runs.steps(runId), store.events.logs(tenantId, runId, runViewLogLines)]);
-    return runView(run, steps, logs);
+    const steps = await store.runs.steps(runId);
+    return runView(run, steps, store.events.logs(tenantId, runId, runViewLogLines));
   }
 
   /**
@@ -150,8 +149,8 @@ export class RunService {
     const onAbort = (): void => wake();
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      const run = await this.options.store.runs.get(tenantId, runId);
-      if (!run || TERMINAL_RUN_STATUSES.includes(run.status)) return;
+      const status = this.options.store.runs.status(tenantId, runId);
+      if (status === null || TERMINAL_RUN_STATUSES.includes(status)) return;
       await woken;
     } finally {
       clearTimeout(timer);
@@ -223,7 +222,8 @@ export class RunService {
     let end: RunEnd;
     try {
       this.submit(store.ledger.started(run.ref, Date.now(), executorName));
-      const [version, lastSuccess] = await Promise.all([this.runnable(run), store.runs.lastSucceededAt(run.pipelineId)]);
+      const lastSuccess = store.runs.lastSucceededAt(run.pipelineId);
+      const version = await this.runnable(run);
       if (!version) {
         end = { status: "failed", error: daemonRunError("TAU_E_VERSION_NOT_FOUND", undefined, { version: run.version }) };
       } else {

@@ -1,10 +1,13 @@
 /**
- * The daemon's database: mikro-orm over better-sqlite3, one file `<home>/tau.db` in WAL mode.
+ * The daemon's database: mikro-orm over better-sqlite3, one file `<home>/tau.db` in WAL mode, two
+ * connections:
  *
- * There is exactly one SQLite connection (knex's better-sqlite3 pool holds min = max = 1). The ORM takes it
- * for each query and holds it for a whole transaction; the hot path (`raw`) takes it from the same pool, so
- * an ORM transaction and a raw batch never interleave — the pool is the write lock. Raw work runs
- * synchronously while it holds the connection, so it is atomic with respect to the event loop.
+ * - the writer, knex's pool of exactly one connection (min = max = 1). The ORM takes it for each query and
+ *   holds it for a whole transaction; the hot path's batches (`write`) take it from the same pool, so an ORM
+ *   transaction and a raw batch never interleave — the pool is the write lock. Raw work runs synchronously
+ *   while it holds the connection, so it is atomic with respect to the event loop.
+ * - a read-only reader for the hot reads (`read`): synchronous, never queued behind the writer's pool, and
+ *   it sees committed data only (WAL snapshot isolation) — so an event is visible there only once stored.
  */
 import { MikroORM, type EntityManager } from "@mikro-orm/better-sqlite";
 import { ENTITIES } from "./entities";
@@ -27,6 +30,8 @@ export interface SqliteStatement {
 interface KnexClient {
   acquireConnection(): Promise<SqliteConnection>;
   releaseConnection(connection: SqliteConnection): Promise<unknown>;
+  /** The better-sqlite3 module knex loaded. */
+  driver: new (file: string, options: { readonly: boolean; fileMustExist: boolean }) => SqliteConnection & { close(): void };
 }
 
 export interface DatabaseOptions {
@@ -43,6 +48,7 @@ export class Database {
     readonly orm: MikroORM,
     private readonly options: DatabaseOptions,
     private readonly client: KnexClient,
+    private readonly reader: SqliteConnection & { close(): void },
   ) {}
 
   /**
@@ -70,7 +76,8 @@ export class Database {
       await connection.execute("pragma synchronous = NORMAL");
       await orm.schema.updateSchema();
       const client = connection.getKnex().client as unknown as KnexClient;
-      return new Database(orm, options, client);
+      const reader = new client.driver(options.file, { readonly: true, fileMustExist: true });
+      return new Database(orm, options, client, reader);
     } catch (err) {
       await orm?.close(true).catch(() => undefined);
       // Whatever failed here (folder not writable, not a database, disk full), the file is the problem.
@@ -102,10 +109,10 @@ export class Database {
   }
 
   /**
-   * Runs synchronous work on the raw connection, holding it (and so excluding ORM transactions) for the
+   * Runs synchronous work on the writer connection, holding it (and so excluding ORM transactions) for the
    * duration. `fn` must not await: better-sqlite3 is synchronous and the connection is released after it.
    */
-  async raw<T>(operation: string, fn: (connection: SqliteConnection) => T): Promise<T> {
+  async write<T>(operation: string, fn: (connection: SqliteConnection) => T): Promise<T> {
     const connection = await this.client.acquireConnection();
     try {
       return fn(connection);
@@ -113,6 +120,15 @@ export class Database {
       throw this.convert(err, operation);
     } finally {
       await this.client.releaseConnection(connection);
+    }
+  }
+
+  /** Runs a synchronous read on the read-only connection: committed data, no waiting for the writer. */
+  read<T>(operation: string, fn: (connection: SqliteConnection) => T): T {
+    try {
+      return fn(this.reader);
+    } catch (err) {
+      throw this.convert(err, operation);
     }
   }
 
@@ -125,6 +141,7 @@ export class Database {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.reader.close();
     await this.orm.close(true);
   }
 }

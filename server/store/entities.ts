@@ -99,8 +99,10 @@ export interface EventRow {
   data: Record<string, unknown> | null;
 }
 
-// `tenantId` is the tenant's primary key (mapToPk), with a real foreign key to the tenant table.
-const tenantRef = { kind: "m:1", entity: "Tenant", mapToPk: true, fieldName: "tenant_id" } as const;
+// `tenantId` is the tenant's primary key (mapToPk), with a real foreign key to the tenant table. Foreign
+// keys get no index of their own: each leads a composite index or unique below, and every extra index is
+// one more b-tree written per run state change.
+const tenantRef = { kind: "m:1", entity: "Tenant", mapToPk: true, fieldName: "tenant_id", index: false } as const;
 
 export const TenantEntity = new EntitySchema<TenantRow>({
   name: "Tenant",
@@ -140,7 +142,7 @@ export const PipelineVersionEntity = new EntitySchema<PipelineVersionRow>({
   properties: {
     id: { type: "integer", primary: true, autoincrement: true },
     tenantId: tenantRef,
-    pipeline: { kind: "m:1", entity: () => PipelineEntity },
+    pipeline: { kind: "m:1", entity: () => PipelineEntity, index: false },
     version: { type: "integer" },
     hash: { type: "string", length: 64 },
     // Large texts are read only for runs and `code`; keep them out of listings.
@@ -165,7 +167,7 @@ export const RunEntity = new EntitySchema<RunRow>({
   properties: {
     id: { type: "string", primary: true, length: 32 },
     tenantId: tenantRef,
-    pipeline: { kind: "m:1", entity: () => PipelineEntity },
+    pipeline: { kind: "m:1", entity: () => PipelineEntity, index: false },
     version: { type: "integer" },
     status: { type: "string", length: 16 },
     trigger: { type: "string", length: 16 },
@@ -186,7 +188,7 @@ export const StepEntity = new EntitySchema<StepRow>({
   properties: {
     id: { type: "integer", primary: true, autoincrement: true },
     tenantId: tenantRef,
-    run: { kind: "m:1", entity: () => RunEntity },
+    run: { kind: "m:1", entity: () => RunEntity, index: false },
     position: { type: "integer" },
     name: { type: "string" },
     status: { type: "string", length: 16 },

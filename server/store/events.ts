@@ -1,6 +1,7 @@
 /**
  * Reading the event log. The log is written only by the run ledger (run-ledger.ts); it is the hot table, so
- * both sides use prepared statements on the raw connection instead of the ORM (see bench/store-throughput.ts).
+ * both sides use prepared statements instead of the ORM (see bench/store-throughput.ts). Reads go to the
+ * read-only connection: synchronous, and they only ever see committed events.
  */
 import type { LogLevel, LogLine, RunEvent, RunEventKind } from "../contract";
 import { statementCache, type Database } from "./database";
@@ -45,8 +46,8 @@ export class EventRepository {
   constructor(private readonly db: Database) {}
 
   /** Stored events matching `filter` with seq > afterSeq, oldest first. */
-  page(filter: EventFilter, afterSeq: number, limit: number): Promise<RunEvent[]> {
-    return this.db.raw("read events", (c) => {
+  page(filter: EventFilter, afterSeq: number, limit: number): RunEvent[] {
+    return this.db.read("read events", (c) => {
       const s = statements(c);
       const rows = (
         filter.runId !== undefined
@@ -58,8 +59,8 @@ export class EventRepository {
   }
 
   /** The last `limit` log lines of a run, oldest first. */
-  logs(tenantId: string, runId: string, limit: number): Promise<LogLine[]> {
-    return this.db.raw("read logs", (c) =>
+  logs(tenantId: string, runId: string, limit: number): LogLine[] {
+    return this.db.read("read logs", (c) =>
       (statements(c).lastLogs.all(runId, tenantId, limit) as EventDbRow[]).map((row) => ({
         seq: row.seq,
         ts: iso(row.ts),
@@ -72,12 +73,12 @@ export class EventRepository {
   }
 
   /** The newest seq stored (0 when the log is empty). */
-  head(): Promise<number> {
-    return this.db.raw("read head seq", (c) => (statements(c).head.get() as { seq: number }).seq);
+  head(): number {
+    return this.db.read("read head seq", (c) => (statements(c).head.get() as { seq: number }).seq);
   }
 }
 
-export function eventFromRow(row: EventDbRow): RunEvent {
+function eventFromRow(row: EventDbRow): RunEvent {
   return {
     seq: row.seq,
     runId: row.run_id,

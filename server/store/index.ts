@@ -11,7 +11,7 @@ import { RunRepository } from "./runs";
 
 export type { TenantEvent, EventFilter } from "./events";
 export type { PipelineRow, PipelineVersionRow, RunRow, StepRow } from "./entities";
-export type { VersionInfo, RunnableVersion, CodeRecord, NewVersion } from "./pipelines";
+export type { VersionInfo, RunnableVersion, CodeRecord, NewVersion, PipelineHead } from "./pipelines";
 export type { RunRef, NewRun, RunEnd } from "./run-ledger";
 export { daemonRunError } from "./run-ledger";
 export { iso, isoOrNull } from "./time";

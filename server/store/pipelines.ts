@@ -2,7 +2,7 @@
  * Pipelines and their immutable versions (ORM: low volume, and the deploy needs a real transaction).
  */
 import type { PipelineMeta } from "../../sandbox/types";
-import type { Database } from "./database";
+import { statementCache, type Database } from "./database";
 import { PipelineEntity, PipelineVersionEntity, TenantEntity, type PipelineRow, type PipelineVersionRow } from "./entities";
 
 /** A version without its large texts (source, bundle, source map). */
@@ -34,6 +34,17 @@ export interface NewVersion {
   sourceMap: string;
 }
 
+/** What queuing a run needs to know of its pipeline. */
+export interface PipelineHead {
+  id: number;
+  name: string;
+  currentVersion: number;
+}
+
+const hot = statementCache((c) => ({
+  head: c.prepare("select id, name, current_version as currentVersion from pipeline where tenant_id = ? and name = ?"),
+}));
+
 const INFO_FIELDS = ["id", "tenantId", "version", "hash", "sourceBytes", "filename", "meta", "createdAt"] as const;
 
 export class PipelineRepository {
@@ -50,6 +61,11 @@ export class PipelineRepository {
 
   findByName(tenantId: string, name: string): Promise<PipelineRow | null> {
     return this.db.query("find pipeline", (em) => em.findOne(PipelineEntity, { tenantId, name }));
+  }
+
+  /** The hot path's lookup (every queued run): the read connection, no ORM. */
+  head(tenantId: string, name: string): PipelineHead | null {
+    return this.db.read("find pipeline", (c) => (hot(c).head.get(tenantId, name) as PipelineHead | undefined) ?? null);
   }
 
   list(tenantId: string): Promise<PipelineRow[]> {

@@ -1,10 +1,17 @@
 /**
- * Reading runs and steps (ORM). Runs are written only by the run ledger (run-ledger.ts); nothing here
- * modifies a run entity, so the ORM's unit of work never writes a stale copy back over the ledger's rows.
+ * Reading runs and steps: the ORM for views and listings, the read connection for the lookups every run
+ * makes. Runs are written only by the run ledger (run-ledger.ts); nothing here modifies a run entity, so the
+ * ORM's unit of work never writes a stale copy back over the ledger's rows.
  */
 import { raw } from "@mikro-orm/core";
-import type { Database } from "./database";
+import type { RunStatus } from "../contract";
+import { statementCache, type Database } from "./database";
 import { RunEntity, StepEntity, type RunRow, type StepRow } from "./entities";
+
+const hot = statementCache((c) => ({
+  status: c.prepare("select status from run where id = ? and tenant_id = ?"),
+  lastSuccess: c.prepare("select max(finished_at) as at from run where pipeline_id = ? and status = 'succeeded'"),
+}));
 
 export class RunRepository {
   constructor(private readonly db: Database) {}
@@ -52,11 +59,13 @@ export class RunRepository {
     );
   }
 
-  /** When the pipeline last finished a run successfully (ms), or null. */
-  async lastSucceededAt(pipelineId: number): Promise<number | null> {
-    const run = await this.db.query("last success", (em) =>
-      em.findOne(RunEntity, { pipeline: pipelineId, status: "succeeded" }, { orderBy: { finishedAt: "desc" }, fields: ["finishedAt"] }),
-    );
-    return run?.finishedAt ?? null;
+  /** A run's status (read connection), or null when there is no such run. */
+  status(tenantId: string, runId: string): RunStatus | null {
+    return this.db.read("run status", (c) => (hot(c).status.get(runId, tenantId) as { status: RunStatus } | undefined)?.status ?? null);
+  }
+
+  /** When the pipeline last finished a run successfully (ms), or null (read connection). */
+  lastSucceededAt(pipelineId: number): number | null {
+    return this.db.read("last success", (c) => (hot(c).lastSuccess.get(pipelineId) as { at: number | null }).at);
   }
 }

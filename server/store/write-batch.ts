@@ -58,7 +58,7 @@ export class WriteBatcher<E> {
   private async commit(batch: Pending<E>[]): Promise<void> {
     let events: E[] | undefined;
     try {
-      events = await this.db.raw("write batch", (connection) =>
+      events = await this.db.write("write batch", (connection) =>
         connection.transaction(() => batch.map((p) => p.operation(connection)))(),
       );
     } catch {
@@ -71,7 +71,7 @@ export class WriteBatcher<E> {
     }
     for (const p of batch) {
       try {
-        const event = await this.db.raw("write", (connection) => connection.transaction(() => p.operation(connection))());
+        const event = await this.db.write("write", (connection) => connection.transaction(() => p.operation(connection))());
         this.onCommitted([event]);
         p.resolve(event);
       } catch (err) {

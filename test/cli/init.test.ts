@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlink
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertBuilt, errorDocument, oneDocument, ROOT, tau, TAU_BIN, removeTempDirs, tempDir } from "./helpers/tau-cli";
+import { assertBuilt, errorDocument, oneDocument, removeTempDirs, ROOT, tau, TAU_BIN, tempDir } from "./helpers/tau-cli";
 
 const TSC = join(ROOT, "node_modules", "typescript", "bin", "tsc");
 const REAL_SDK_TYPES = join(ROOT, "dist", "sdk-types", "index.d.ts");

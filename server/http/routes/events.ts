@@ -7,9 +7,11 @@
  * Events are stored before they are published and published in seq order, so every subscription sees
  * each matching event exactly once, in seq order, with no gap at the replay/live boundary.
  *
- * A client that falls more than `wsMaxBufferedBytes` behind (socket send buffer, or live events buffered
- * during its replay) is disconnected with close code 1013 and reason TAU_E_EVENTS_SLOW_CONSUMER; it
- * reconnects with afterSeq = the last seq it processed and loses nothing.
+ * Memory per connection is bounded by `wsMaxBufferedBytes`: the replay goes at the client's pace (it waits
+ * for the socket to drain), live events buffered during the replay are dropped past the cap and read from
+ * the store again instead, and a live client whose unsent data passes the cap is disconnected with close
+ * code 1013 and reason TAU_E_EVENTS_SLOW_CONSUMER — it reconnects with afterSeq = the last seq it
+ * processed and loses nothing.
  */
 import type { FastifyInstance } from "fastify";
 import type {} from "@fastify/websocket";
@@ -31,6 +33,8 @@ interface Subscription {
   /** Live events that arrived while the replay ran. */
   buffer: RunEvent[];
   bufferedBytes: number;
+  /** The buffer overflowed and was dropped: the replay must read the store again before going live. */
+  rescan: boolean;
   lastSent: number;
 }
 
@@ -138,12 +142,13 @@ class EventStream {
     const previous = this.subscriptions.get(key);
     if (previous) previous.closed = true;
     // Listen (buffering) before reading the store: nothing published from here on can be missed.
-    const sub: Subscription = { key, filter, live: false, closed: false, buffer: [], bufferedBytes: 0, lastSent: afterSeq };
+    const sub: Subscription = { key, filter, live: false, closed: false, buffer: [], bufferedBytes: 0, rescan: false, lastSent: afterSeq };
     this.subscriptions.set(key, sub);
 
-    const exists = filter.runId !== undefined
-      ? (await store.runs.get(this.tenantId, filter.runId)) !== null
-      : (await store.pipelines.findByName(this.tenantId, filter.pipeline!)) !== null;
+    const exists =
+      filter.runId !== undefined
+        ? store.runs.status(this.tenantId, filter.runId) !== null
+        : store.pipelines.head(this.tenantId, filter.pipeline!) !== null;
     if (!exists) {
       this.drop(sub);
       throw filter.runId !== undefined
@@ -151,22 +156,36 @@ class EventStream {
         : new TauError("TAU_E_PIPELINE_NOT_FOUND", `No pipeline named '${filter.pipeline}'.`, { name: filter.pipeline });
     }
 
-    for (let cursor = afterSeq; ; ) {
-      const page = await store.events.page(filter, cursor, REPLAY_PAGE);
+    // A seq beyond the newest stored one cannot have been seen (a client of another daemon or an older
+    // database): treat it as "from now on" instead of skipping everything up to it.
+    sub.lastSent = Math.min(afterSeq, store.events.head());
+    const cap = this.ctx.wsMaxBufferedBytes;
+    for (let cursor = sub.lastSent; ; ) {
+      // Whatever was buffered so far was stored before this read began, so this read or a later one
+      // returns it: only what arrives after the last read has to be kept.
+      sub.buffer = [];
+      sub.bufferedBytes = 0;
+      sub.rescan = false;
+      const page = store.events.page(filter, cursor, REPLAY_PAGE);
+      for (const event of page) {
+        if (!this.send(sub, event)) return;
+        // The replay goes at the client's pace; only falling behind live traffic is held against it.
+        if (this.socket.bufferedAmount > cap / 2) {
+          await this.drained();
+          if (sub.closed) return;
+        }
+      }
       if (sub.closed) return;
-      for (const event of page) if (!this.send(sub, event)) return;
-      if (page.length < REPLAY_PAGE) break;
-      cursor = page[page.length - 1]!.seq;
-      await this.drained();
-      if (sub.closed) return;
+      if (page.length < REPLAY_PAGE && !sub.rescan) break;
+      cursor = page.at(-1)?.seq ?? cursor;
     }
-    const head = await store.events.head();
-    if (sub.closed) return;
+    const head = store.events.head();
     for (const event of sub.buffer) if (!this.send(sub, event)) return;
     sub.buffer = [];
     sub.bufferedBytes = 0;
     sub.live = true;
-    const answer: WsServerMessage = { type: "subscribed", ...(filter.runId !== undefined ? { runId: filter.runId } : { pipeline: filter.pipeline! }), lastSeq: Math.max(head, sub.lastSent) };
+    const target = filter.runId !== undefined ? { runId: filter.runId } : { pipeline: filter.pipeline! };
+    const answer: WsServerMessage = { type: "subscribed", ...target, lastSeq: Math.max(head, sub.lastSent) };
     this.sendRaw(JSON.stringify(answer));
   }
 
@@ -174,17 +193,24 @@ class EventStream {
     if (tenantId !== this.tenantId) return;
     for (const sub of this.subscriptions.values()) {
       if (sub.closed || !matches(sub.filter, event)) continue;
-      if (sub.live) {
-        if (!this.send(sub, event)) return;
+      if (!sub.live) {
+        // Buffered events are also in the store: past the cap, drop them and let the replay read again.
+        if (sub.rescan) continue;
+        sub.buffer.push(event);
+        sub.bufferedBytes += serialised(event).length;
+        if (sub.bufferedBytes > this.ctx.wsMaxBufferedBytes) {
+          sub.buffer = [];
+          sub.bufferedBytes = 0;
+          sub.rescan = true;
+        }
         continue;
       }
-      sub.buffer.push(event);
-      sub.bufferedBytes += approximateBytes(event);
-      if (sub.bufferedBytes > this.ctx.wsMaxBufferedBytes) return this.tooSlow();
+      if (!this.send(sub, event)) return;
+      if (this.socket.bufferedAmount > this.ctx.wsMaxBufferedBytes) return this.tooSlow();
     }
   }
 
-  /** Sends an event not sent before on this subscription; false when the connection was closed. */
+  /** Sends an event not sent before on this subscription; false when the connection is closed. */
   private send(sub: Subscription, event: RunEvent): boolean {
     if (event.seq <= sub.lastSent) return true;
     sub.lastSent = event.seq;
@@ -194,10 +220,6 @@ class EventStream {
   private sendRaw(text: string): boolean {
     if (this.closed) return false;
     this.socket.send(text);
-    if (this.socket.bufferedAmount > this.ctx.wsMaxBufferedBytes) {
-      this.tooSlow();
-      return false;
-    }
     return true;
   }
 
@@ -242,8 +264,4 @@ function serialised(event: RunEvent): string {
     texts.set(event, text);
   }
   return text;
-}
-
-function approximateBytes(event: RunEvent): number {
-  return serialised(event).length;
 }

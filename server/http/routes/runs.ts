@@ -57,9 +57,9 @@ export async function runRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
     async (request) => {
       const { id } = request.params;
       const { afterSeq, limit } = request.query;
-      if (!(await store.runs.get(request.tenantId, id))) throw notFound(id);
+      if (store.runs.status(request.tenantId, id) === null) throw notFound(id);
       // One more than asked tells whether another page exists.
-      const events = await store.events.page({ tenantId: request.tenantId, runId: id }, afterSeq, limit + 1);
+      const events = store.events.page({ tenantId: request.tenantId, runId: id }, afterSeq, limit + 1);
       const hasMore = events.length > limit;
       if (hasMore) events.pop();
       return { events, lastSeq: events.at(-1)?.seq ?? afterSeq, hasMore };

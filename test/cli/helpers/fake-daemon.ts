@@ -26,12 +26,18 @@ export interface FakeDaemonOptions {
   token?: string;
   /** Close each WebSocket after it has sent this many events (tests reconnection). */
   dropWebSocketEvery?: number;
+  /** false: a subscription gets only live events, history must come from GET /api/runs/:id/events. */
+  replayOnSubscribe?: boolean;
+  /** false: GET /api/runs/:id/events answers 404, so history comes only from the WebSocket. */
+  eventsRoute?: boolean;
   /** Cap on RunRequest.waitMs, as a real daemon may impose (tests the CLI's polling). */
   maxWaitMs?: number;
 }
 
 export interface FakeDaemon {
   url: string;
+  /** Starts a run as `POST /api/pipelines/:name/runs` would, without waiting; returns its id. */
+  startRun(pipeline: string, params: Record<string, unknown>): Promise<string>;
   close(): Promise<void>;
   /** How many WebSocket connections were opened (reconnection test). */
   wsConnections(): number;
@@ -172,7 +178,7 @@ export async function startFakeDaemon(options: FakeDaemonOptions = {}): Promise<
       const run = runs.get(b);
       if (!run) return refuse(res, "TAU_E_RUN_NOT_FOUND", `No run ${b}.`, { runId: b });
       if (c === undefined) return json(res, 200, run);
-      if (c === "events") {
+      if (c === "events" && options.eventsRoute !== false) {
         const after = Number(url.searchParams.get("afterSeq") ?? 0);
         return json(res, 200, events.filter((e) => e.runId === b && e.seq > after));
       }
@@ -296,7 +302,7 @@ export async function startFakeDaemon(options: FakeDaemonOptions = {}): Promise<
         const lastSeq = events.length;
         ws.send(JSON.stringify({ type: "subscribed", runId: msg.runId, lastSeq }));
         sockets.add(sub);
-        for (const event of events) {
+        for (const event of options.replayOnSubscribe === false ? [] : events) {
           if (event.runId === msg.runId && event.seq > (msg.afterSeq ?? 0) && sockets.has(sub)) send(sub, event);
         }
       });
@@ -308,8 +314,17 @@ export async function startFakeDaemon(options: FakeDaemonOptions = {}): Promise<
 
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
+    startRun: async (pipeline, params) => {
+      const res = await fetch(`${url}/api/pipelines/${pipeline}/runs`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(options.token ? { authorization: `Bearer ${options.token}` } : {}) },
+        body: JSON.stringify({ params }),
+      });
+      return ((await res.json()) as RunView).id;
+    },
     wsConnections: () => wsConnections,
     close: async () => {
       for (const t of timers) clearTimeout(t);
