@@ -14,12 +14,12 @@
  * await pool.close();
  * ```
  */
-import { fork, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { wallSecFor, type Policy } from "../policies";
 import { TauError, type ExecutorStatus, type RunError } from "../server/contract";
-import { DESCRIBE_LIMITS, isExecutorMessage, type ExecutorToPool, type PoolToExecutor, type RawDescribeOutcome } from "./executor/protocol";
+import { DESCRIBE_LIMITS, type ExecutorToPool, type PoolToExecutor, type RawDescribeOutcome } from "./executor/protocol";
+import { ExecutorSlot, type ExitInfo } from "./executor-slot";
 import { runError } from "./executor/run-error";
 import { validateMeta } from "./meta";
 import { defaultExecutorPath } from "./executor-paths";
@@ -99,26 +99,10 @@ interface DescribeTicket {
 
 type Ticket = RunTicket | DescribeTicket;
 
-interface Slot {
-  id: number;
-  child: ChildProcess | null;
-  pid: number | null;
-  state: ExecutorStatus["state"];
-  restarts: number;
-  tickets: Map<string, Ticket>;
-  crashTimes: number[];
-  /** Why the pool killed this executor, for the other runs' crash details. */
-  killReason: string | null;
-  /** The executor reported a wedged isolate: it gets no new work and is replaced once idle. */
-  draining: boolean;
-  drainTimer: NodeJS.Timeout | null;
-  restartTimer: NodeJS.Timeout | null;
-  onReady: Array<(err?: Error) => void>;
-  stderrTail: string[];
-}
+type Slot = ExecutorSlot<Ticket>;
 
-const CRASH_WINDOW_MS = 60_000;
-const MAX_BACKOFF_MS = 30_000;
+/** How long a wedged executor's other runs get before it is killed anyway. */
+const DRAIN_MAX_MS = 30_000;
 
 export class ExecutorPool {
   private readonly o: CompiledOptions;
@@ -142,30 +126,27 @@ export class ExecutorPool {
       });
     }
     this.started = true;
+    const ready: Promise<void>[] = [];
     for (let i = 0; i < this.o.size; i++) {
-      this.slots.push({
-        id: i,
-        child: null,
-        pid: null,
-        state: "starting",
-        restarts: 0,
-        tickets: new Map(),
-        crashTimes: [],
-        killReason: null,
-        draining: false,
-        drainTimer: null,
-        restartTimer: null,
-        onReady: [],
-        stderrTail: [],
+      let settle!: (err?: Error) => void;
+      ready.push(new Promise<void>((resolve, reject) => (settle = (err) => (err ? reject(err) : resolve()))));
+      let first = true;
+      const slot: Slot = new ExecutorSlot<Ticket>(i, this.o, {
+        onReady: () => {
+          if (first) settle();
+          first = false;
+          this.drainWaiting();
+        },
+        onMessage: (message) => this.onMessage(slot, message),
+        onExit: (info) => {
+          if (first && info.beforeReady) settle(new Error(`executor ${i} exited before it was ready (${info.signal ?? `code ${info.exitCode}`})`));
+          first = false;
+          this.onExit(slot, info);
+        },
       });
+      this.slots.push(slot);
+      slot.spawn();
     }
-    const ready = this.slots.map(
-      (slot) =>
-        new Promise<void>((resolve, reject) => {
-          slot.onReady.push((err) => (err ? reject(err) : resolve()));
-          this.spawn(slot);
-        }),
-    );
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`executors did not report ready within ${this.o.startTimeoutMs} ms`)), this.o.startTimeoutMs);
@@ -233,12 +214,12 @@ export class ExecutorPool {
       return true;
     }
     const slot = t.slot;
-    this.send(slot, { t: "cancel", runId });
+    slot.send({ t: "cancel", runId });
     t.timers.push(
       setTimeout(() => {
         if (this.runs.get(runId) !== t) return;
         t.killedFor = "cancel";
-        this.kill(slot, `run ${runId} did not stop within ${this.o.cancelGraceMs} ms of being cancelled`);
+        slot.kill(`run ${runId} did not stop within ${this.o.cancelGraceMs} ms of being cancelled`);
       }, this.o.cancelGraceMs),
     );
     return true;
@@ -267,7 +248,7 @@ export class ExecutorPool {
     const deadline = Date.now() + (options.graceMs ?? 10_000);
     while (this.slots.some((s) => s.tickets.size > 0) && Date.now() < deadline) await sleep(20);
     for (const slot of this.slots) for (const t of [...slot.tickets.values()]) this.settleAny(t, interrupted());
-    await Promise.all(this.slots.map((slot) => this.stopSlot(slot)));
+    await Promise.all(this.slots.map((slot) => slot.stop()));
   }
 
   // ── dispatch ─────────────────────────────────────────────────────────────────────────────────────
@@ -304,18 +285,18 @@ export class ExecutorPool {
     let deadlineMs: number;
     if (ticket.kind === "run") {
       deadlineMs = wallSecFor(ticket.job.policy.limits, ticket.job.timeoutSec) * 1000;
-      this.send(slot, { t: "run", job: ticket.job });
-      if (ticket.cancelled) this.send(slot, { t: "cancel", runId: ticket.job.runId });
+      slot.send({ t: "run", job: ticket.job });
+      if (ticket.cancelled) slot.send({ t: "cancel", runId: ticket.job.runId });
     } else {
       deadlineMs = DESCRIBE_LIMITS.wallMs;
-      this.send(slot, ticket.message);
+      slot.send(ticket.message);
     }
     // setTimeout caps at 2^31-1 ms; a longer deadline just gets no backstop past ~24.8 days.
     ticket.timers.push(
       setTimeout(() => {
         if (slot.tickets.get(key) !== ticket) return;
         ticket.killedFor = "deadline";
-        this.kill(slot, `${ticket.kind === "run" ? `run ${key}` : "a describe"} overran its deadline by more than ${this.o.backstopGraceMs} ms`);
+        slot.kill(`${ticket.kind === "run" ? `run ${key}` : "a describe"} overran its deadline by more than ${this.o.backstopGraceMs} ms`);
       }, Math.min(deadlineMs + this.o.backstopGraceMs, 2 ** 31 - 1)),
     );
   }
@@ -360,11 +341,7 @@ export class ExecutorPool {
   private onMessage(slot: Slot, message: ExecutorToPool): void {
     switch (message.t) {
       case "ready":
-        slot.pid = message.pid;
-        slot.state = "ready";
-        for (const cb of slot.onReady.splice(0)) cb();
-        this.drainWaiting();
-        return;
+        return; // handled by the slot
       case "event": {
         const t = slot.tickets.get(message.runId);
         if (t?.kind !== "run") return;
@@ -386,13 +363,9 @@ export class ExecutorPool {
         return;
       }
       case "wedged":
-        if (slot.draining || this.closing) return;
-        slot.draining = true;
-        this.o.onStderr(slot.id, `executor ${slot.pid} is wedged (${message.reason}); replacing it once its other runs end`);
-        // Its other runs get a while to finish; a wedged thread may still bring the process down first.
-        slot.drainTimer = setTimeout(() => this.kill(slot, `wedged: ${message.reason}`), 30_000);
+        if (this.closing) return;
+        slot.drain(message.reason, DRAIN_MAX_MS);
         this.retireIfDrained(slot);
-        this.drainWaiting();
         return;
       case "closed":
         return;
@@ -400,65 +373,18 @@ export class ExecutorPool {
   }
 
   private retireIfDrained(slot: Slot): void {
-    if (slot.draining && slot.tickets.size === 0 && slot.child && !this.closing) this.kill(slot, "replacing a wedged executor");
+    if (slot.draining && slot.tickets.size === 0 && slot.alive && !this.closing) slot.kill("replacing a wedged executor");
   }
 
   // ── executor processes ───────────────────────────────────────────────────────────────────────────
 
-  private spawn(slot: Slot): void {
-    slot.state = "starting";
-    slot.killReason = null;
-    slot.draining = false;
-    slot.pid = null;
-    let child: ChildProcess;
-    try {
-      child = fork(this.o.executorPath, [], {
-        execArgv: ["--no-node-snapshot"],
-        env: this.o.env,
-        stdio: ["ignore", "pipe", "pipe", "ipc"],
-        serialization: "json",
-      });
-    } catch (err) {
-      this.onExit(slot, null, null, `fork failed: ${(err as Error).message}`);
-      return;
-    }
-    slot.child = child;
-    slot.pid = child.pid ?? null;
-    const forward = (chunk: Buffer): void => {
-      for (const line of chunk.toString("utf8").split("\n")) {
-        if (line === "") continue;
-        slot.stderrTail.push(line);
-        if (slot.stderrTail.length > 20) slot.stderrTail.shift();
-        this.o.onStderr(slot.id, line);
-      }
-    };
-    child.stdout?.on("data", forward);
-    child.stderr?.on("data", forward);
-    child.on("message", (m: unknown) => {
-      if (slot.child === child && isExecutorMessage(m)) this.onMessage(slot, m);
-    });
-    child.on("error", (err) => {
-      // Spawn or IPC failure; `exit` follows when the process is gone.
-      this.o.onStderr(slot.id, `executor process error: ${err.message}`);
-    });
-    child.once("exit", (code, signal) => {
-      if (slot.child === child) this.onExit(slot, code, signal, null);
-    });
-  }
-
-  private onExit(slot: Slot, code: number | null, signal: NodeJS.Signals | null, spawnError: string | null): void {
-    const pid = slot.pid;
-    const wasStarting = slot.state === "starting";
-    if (slot.drainTimer) clearTimeout(slot.drainTimer);
-    slot.drainTimer = null;
-    slot.child = null;
-    slot.state = "dead";
-    const reason = slot.killReason ?? spawnError;
-    const details = { executorId: slot.id, pid, exitCode: code, signal, ...(reason ? { reason } : {}) };
+  /** An executor is gone: its work fails (or ends as its kill reason says), and it is restarted. */
+  private onExit(slot: Slot, info: ExitInfo): void {
+    const details = { executorId: slot.id, pid: info.pid, exitCode: info.exitCode, signal: info.signal, ...(info.reason ? { reason: info.reason } : {}) };
     const message =
-      signal !== null
-        ? `The executor process running this run died (signal ${signal}).`
-        : `The executor process running this run exited unexpectedly (exit code ${code ?? "unknown"}).`;
+      info.signal !== null
+        ? `The executor process running this run died (signal ${info.signal}).`
+        : `The executor process running this run exited unexpectedly (exit code ${info.exitCode ?? "unknown"}).`;
     for (const t of [...slot.tickets.values()]) {
       if (t.killedFor === "deadline") {
         const err =
@@ -474,57 +400,7 @@ export class ExecutorPool {
         this.settleAny(t, runError("TAU_E_SANDBOX_CRASHED", message, { details }));
       }
     }
-    if (wasStarting) for (const cb of slot.onReady.splice(0)) cb(new Error(`executor ${slot.id} exited before it was ready (${signal ?? `code ${code}`})`));
-    if (this.closing) return;
-    const now = Date.now();
-    slot.crashTimes = slot.crashTimes.filter((t) => now - t < CRASH_WINDOW_MS);
-    slot.crashTimes.push(now);
-    const recent = slot.crashTimes.length;
-    const delay = recent <= 1 ? 0 : Math.min(MAX_BACKOFF_MS, 250 * 2 ** (recent - 2));
-    this.o.onStderr(slot.id, `executor ${pid ?? "?"} ${signal ? `died (${signal})` : `exited (${code})`}${reason ? `: ${reason}` : ""}; restarting${delay ? ` in ${delay} ms` : ""}`);
-    slot.restartTimer = setTimeout(() => {
-      slot.restartTimer = null;
-      if (this.closing) return;
-      slot.restarts++;
-      this.spawn(slot);
-    }, delay);
-  }
-
-  private kill(slot: Slot, reason: string): void {
-    if (!slot.child) return;
-    slot.killReason = reason;
-    this.o.onStderr(slot.id, `killing executor ${slot.pid}: ${reason}`);
-    slot.child.kill("SIGKILL");
-  }
-
-  private send(slot: Slot, message: PoolToExecutor): void {
-    const child = slot.child;
-    if (!child || !child.connected) return; // the exit handler fails the ticket
-    try {
-      child.send(message, (err) => {
-        if (err) this.o.onStderr(slot.id, `cannot send to executor: ${err.message}`);
-      });
-    } catch (err) {
-      this.o.onStderr(slot.id, `cannot send to executor: ${(err as Error).message}`);
-    }
-  }
-
-  private async stopSlot(slot: Slot): Promise<void> {
-    if (slot.restartTimer) clearTimeout(slot.restartTimer);
-    if (slot.drainTimer) clearTimeout(slot.drainTimer);
-    slot.restartTimer = null;
-    slot.drainTimer = null;
-    const child = slot.child;
-    if (!child) {
-      slot.state = "dead";
-      return;
-    }
-    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-    this.send(slot, { t: "shutdown" });
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-    await exited;
-    clearTimeout(timer);
-    slot.state = "dead";
+    if (!this.closing) slot.scheduleRestart();
   }
 }
 

@@ -7,9 +7,7 @@ import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { TauError } from "./contract";
 import { LOCAL_POLICY } from "../policies";
-import { ExecutorPool } from "../sandbox";
-// TODO: import from "../sandbox" once sandbox/index.ts exports compilePipeline.
-import { compilePipeline } from "../sandbox/compile";
+import { compilePipeline, ExecutorPool, warmUpCompiler } from "../sandbox";
 import { EventBus } from "./event-bus";
 import { HomeLock } from "./home-lock";
 import { createApp, registerApi } from "./http/app";
@@ -99,7 +97,10 @@ export async function createDaemon(options: DaemonOptions = {}, deps: DaemonDepe
     const interrupted = await runs.recoverInterrupted();
     if (interrupted > 0) log.warn({ runs: interrupted }, "failed runs left unfinished by a previous daemon as TAU_E_RUN_INTERRUPTED");
 
-    const compile = deps.compile ?? ((input) => compilePipeline(input, { maxSourceBytes: o.maxSourceBytes }));
+    const compileOptions = { maxSourceBytes: o.maxSourceBytes };
+    const compile = deps.compile ?? ((input) => compilePipeline(input, compileOptions));
+    // The first deploy would otherwise pay ~2 s loading TypeScript; never throws.
+    if (!deps.compile) void warmUpCompiler(compileOptions);
     const deploy = new DeployService({ store, pool, compile, policy: LOCAL_POLICY });
 
     let closing = false;

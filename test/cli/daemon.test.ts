@@ -100,6 +100,18 @@ describe("tau deploy against taud", () => {
     expect(oneDocument(result, "deploy.schema.json").pipeline).toMatchObject({ name: "cli_hourly", schedule: "0 * * * *" });
   });
 
+  it("refuses another file under a taken name unless --replace is given", async () => {
+    const copy = join(tempDir("tau-cli-copy-"), "cli_ok_copy.ts");
+    writeFileSync(copy, OK.replace("counts", "counts, copied"));
+    const refused = await run(["deploy", copy]);
+    expect(refused.code).toBe(3);
+    errorDocument(refused, "TAU_E_DEPLOY_NAME_TAKEN");
+    const replaced = await run(["deploy", copy, "--replace"]);
+    expect(replaced.code, replaced.stdout).toBe(0);
+    expect(oneDocument(replaced, "deploy.schema.json")).toMatchObject({ version: 2, changed: true, pipeline: { filename: copy } });
+    expect((await run(["deploy", "cli_ok.ts", "--replace"])).code).toBe(0);
+  });
+
   it("prints the daemon's refusal of a file that does not compile, with its line, exit 3", async () => {
     const result = await run(["deploy", "broken.ts"]);
     expect(result.code).toBe(3);

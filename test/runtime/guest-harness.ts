@@ -10,6 +10,7 @@ import { build } from "esbuild";
 import { join } from "node:path";
 import { compilePipeline } from "../../sandbox/compile";
 import type { CompiledPipeline } from "../../sandbox/types";
+import { builtSdkTypes } from "./sdk-types-fixture";
 
 export const ROOT = join(__dirname, "..", "..");
 
@@ -86,7 +87,10 @@ export class GuestHarness {
   }
 
   static async create(source: string, options: HarnessOptions = {}): Promise<GuestHarness> {
-    const compiled = await compilePipeline({ source, filename: options.filename ?? "pipeline-under-test.ts", typecheck: options.typecheck });
+    const compiled = await compilePipeline(
+      { source, filename: options.filename ?? "pipeline-under-test.ts", typecheck: options.typecheck },
+      { sdkTypesDir: builtSdkTypes() },
+    );
     return GuestHarness.fromCompiled(compiled, options);
   }
 

@@ -1,11 +1,16 @@
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { beforeAll, describe, expect, test } from "vitest";
-import { compilePipeline, MAX_SOURCE_BYTES } from "../../sandbox/compile";
+import { describe, expect, test } from "vitest";
+import { compilePipeline as compileWith, MAX_SOURCE_BYTES } from "../../sandbox/compile";
+import { findPackageRoot, sdkTypesDir } from "../../sandbox/package-root";
+import type { CompileInput, CompiledPipeline } from "../../sandbox/types";
 import { TauError } from "../../server/contract";
+import { builtSdkTypes } from "../runtime/sdk-types-fixture";
 
-const SDK_TYPES = join(__dirname, "..", "..", "dist", "sdk-types", "index.d.ts");
+/** Compiles against declarations built from the tree (dist/ may be rebuilt by others meanwhile). */
+function compilePipeline(input: CompileInput): Promise<CompiledPipeline> {
+  return compileWith(input, { sdkTypesDir: builtSdkTypes() });
+}
 
 const VALID = `import { pipeline } from "tau";
 import { duckdb_local } from "tau/connectors";
@@ -43,11 +48,18 @@ function problems(err: TauError): Problem[] {
   return err.details.errors as Problem[];
 }
 
-beforeAll(() => {
-  if (!existsSync(SDK_TYPES)) throw new Error("dist/sdk-types is missing: run `npm run build` before these tests.");
-});
-
 describe("compilePipeline", () => {
+  test("by default it type-checks against dist/sdk-types in Tau's package folder", () => {
+    const root = findPackageRoot();
+    expect(root).toBe(join(__dirname, "..", ".."));
+    expect(sdkTypesDir(root)).toBe(join(root, "dist", "sdk-types"));
+  });
+
+  test("missing SDK declarations are a TAU_E_INTERNAL that says to build Tau", async () => {
+    const err = await compileWith({ source: "export default 1;\n", filename: "p.ts" }, { sdkTypesDir: join(__dirname, "no-such-dir") }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "TAU_E_INTERNAL", message: expect.stringContaining("npm run build") });
+  });
+
   test("a valid pipeline compiles to an IIFE bundle, a source map naming the file, and the source's sha256", async () => {
     const compiled = await compilePipeline({ source: VALID, filename: "pipelines/orders.ts" });
     expect(compiled.bundle).toMatch(/^"use strict";\nvar __tau_pipeline_module = \(\(\) => \{/);

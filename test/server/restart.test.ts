@@ -1,6 +1,8 @@
+import { spawn } from "node:child_process";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { RunEvent, RunView } from "../../server/contract";
-import { busyWait, json, killGroup, pipelineSource, spawnDaemon, startDaemon, tempHome, type DaemonProcess } from "./helpers/daemon";
+import { busyWait, json, killGroup, pipelineSource, REPO, spawnDaemon, startDaemon, tempHome, type DaemonProcess } from "./helpers/daemon";
 
 /** Spins for a minute: still running whenever the test stops the daemon. */
 const FOREVER = pipelineSource("forever", `  await ctx.step("spin", async () => ${busyWait("60_000")});\n  return 1;`);
@@ -12,7 +14,7 @@ afterEach(() => {
   for (const h of homes.splice(0)) h.remove();
 });
 
-async function deployAndStart(url: string): Promise<{ running: string; queued: string }> {
+async function deployAndStart(url: string): Promise<string> {
   const deployed = await json(`${url}/api/pipelines`, { method: "POST", body: { source: FOREVER, filename: "forever.ts" } });
   expect(deployed.status).toBe(201);
   const running = (await json<RunView>(`${url}/api/pipelines/forever/runs`, { method: "POST", body: {} })).body.id;
@@ -22,7 +24,7 @@ async function deployAndStart(url: string): Promise<{ running: string; queued: s
     if (body.steps.length > 0) break;
     await new Promise((r) => setTimeout(r, 25));
   }
-  return { running, queued: running };
+  return running;
 }
 
 async function events(url: string, runId: string): Promise<RunEvent[]> {
@@ -35,7 +37,7 @@ describe("taud across restarts", () => {
     homes.push(home);
     const first = await spawnDaemon(home.home);
     processes.push(first);
-    const { running } = await deployAndStart(first.url);
+    const running = await deployAndStart(first.url);
     killGroup(first);
     await first.exited;
 
@@ -58,12 +60,16 @@ describe("taud across restarts", () => {
   it("on SIGTERM refuses new runs, interrupts running ones after the grace period, and exits 0", async () => {
     const home = tempHome();
     homes.push(home);
-    const daemon = await spawnDaemon(home.home, ["--shutdown-grace-ms", "300"]);
+    const daemon = await spawnDaemon(home.home, ["--shutdown-grace-ms", "1500"]);
     processes.push(daemon);
-    const { running } = await deployAndStart(daemon.url);
+    const running = await deployAndStart(daemon.url);
     const waiting = json<RunView>(`${daemon.url}/api/pipelines/forever/runs`, { method: "POST", body: { wait: true } });
     await new Promise((r) => setTimeout(r, 100));
     process.kill(daemon.child.pid!, "SIGTERM");
+    await new Promise((r) => setTimeout(r, 300));
+    const refused = await json<{ error: { code: string } }>(`${daemon.url}/api/pipelines/forever/runs`, { method: "POST", body: {} });
+    expect(refused.status).toBe(503);
+    expect(refused.body.error.code).toBe("TAU_E_DAEMON_SHUTTING_DOWN");
     // A run waited for is answered, ended as interrupted, before the daemon goes away.
     const waited = await waiting;
     expect(waited.body.status).toBe("failed");
@@ -89,8 +95,12 @@ describe("taud across restarts", () => {
   });
 
   it("prints one error document on stdout and exits 2 for an invalid option", async () => {
-    const home = tempHome();
-    homes.push(home);
-    await expect(spawnDaemon(home.home, ["--port", "99999"])).rejects.toThrow(/exited \(2\)/);
+    const child = spawn(process.execPath, [join(REPO, "dist/server/bin.js"), "--port", "99999"], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    expect(code).toBe(2);
+    expect(stdout.trim().split("\n")).toHaveLength(1);
+    expect(JSON.parse(stdout)).toMatchObject({ error: { code: "TAU_E_DAEMON_OPTIONS_INVALID", details: { option: "--port" } } });
   });
 });
