@@ -11,9 +11,9 @@ import type {
   RunView,
   StepView,
 } from "./contract";
-import { iso, isoOrNull, type PipelineRow, type RunRow, type StepRow, type VersionInfo } from "./store";
+import { iso, isoOrNull, type PipelineRow, type RunRecord, type StepRecord, type VersionInfo } from "./store";
 
-export function runSummaryView(run: RunRow): RunSummary {
+export function runSummaryView(run: RunRecord): RunSummary {
   return {
     id: run.id,
     pipeline: run.pipeline.name,
@@ -30,7 +30,7 @@ export function runSummaryView(run: RunRow): RunSummary {
   };
 }
 
-export function runView(run: RunRow, steps: readonly StepRow[], logs: LogLine[]): RunView {
+export function runView(run: RunRecord, steps: readonly StepRecord[], logs: LogLine[]): RunView {
   const s = runSummaryView(run);
   return {
     id: s.id,
@@ -50,7 +50,7 @@ export function runView(run: RunRow, steps: readonly StepRow[], logs: LogLine[])
   };
 }
 
-export function stepView(step: StepRow): StepView {
+export function stepView(step: StepRecord): StepView {
   return {
     name: step.name,
     status: step.status,
@@ -64,7 +64,7 @@ export function stepView(step: StepRow): StepView {
   };
 }
 
-export function pipelineView(pipeline: PipelineRow, lastRun: RunRow | null | undefined): PipelineView {
+export function pipelineView(pipeline: PipelineRow, lastRun: RunRecord | null | undefined): PipelineView {
   return {
     name: pipeline.name,
     description: pipeline.description,
@@ -81,7 +81,7 @@ export function pipelineView(pipeline: PipelineRow, lastRun: RunRow | null | und
   };
 }
 
-export function pipelineDetailView(pipeline: PipelineRow, lastRun: RunRow | null, versions: readonly VersionInfo[]): PipelineDetailView {
+export function pipelineDetailView(pipeline: PipelineRow, lastRun: RunRecord | null, versions: readonly VersionInfo[]): PipelineDetailView {
   return { ...pipelineView(pipeline, lastRun), versions: versions.map(versionView) };
 }
 

@@ -126,12 +126,10 @@ export class RunService {
   }
 
   /** The run as stored, with its steps and newest log lines; null when there is no such run. */
-  async view(tenantId: string, runId: string): Promise<RunView | null> {
+  view(tenantId: string, runId: string): RunView | null {
     const { store, runViewLogLines } = this.options;
-    const run = await store.runs.get(tenantId, runId);
-    if (!run) return null;
-    const steps = await store.runs.steps(runId);
-    return runView(run, steps, store.events.logs(tenantId, runId, runViewLogLines));
+    const run = store.runs.record(tenantId, runId);
+    return run && runView(run, store.runs.steps(runId), store.events.logs(tenantId, runId, runViewLogLines));
   }
 
   /**

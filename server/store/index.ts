@@ -13,6 +13,7 @@ export type { TenantEvent, EventFilter } from "./events";
 export type { PipelineRow, PipelineVersionRow, RunRow, StepRow } from "./entities";
 export type { VersionInfo, RunnableVersion, CodeRecord, NewVersion, PipelineHead } from "./pipelines";
 export type { RunRef, NewRun, RunEnd } from "./run-ledger";
+export type { RunRecord, StepRecord } from "./runs";
 export { daemonRunError } from "./run-ledger";
 export { iso, isoOrNull } from "./time";
 

@@ -51,9 +51,9 @@ describe("run ledger", () => {
     const at = Date.now() + 50;
     const end = await store.ledger.finished(ref("run_a"), { status: "succeeded", result: { n: 1 } }, at);
     expect(end.event).toMatchObject({ kind: "run.finished", level: "info", data: { status: "succeeded", error: null } });
-    const run = await store.runs.get("local", "run_a");
-    expect(run).toMatchObject({ status: "succeeded", result: { n: 1 }, finishedAt: at });
-    const [step] = await store.runs.steps("run_a");
+    const run = store.runs.record("local", "run_a");
+    expect(run).toMatchObject({ status: "succeeded", result: { n: 1 }, finishedAt: at, pipeline: { name: "p" } });
+    const [step] = store.runs.steps("run_a");
     expect(step).toMatchObject({ name: "open", status: "failed", error: { code: "TAU_E_STEP_INVALID" } });
     expect(store.runs.lastSucceededAt(pipelineId)).toBe(at);
   });

@@ -30,7 +30,7 @@ export async function runRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
       },
     },
     async (request) => {
-      const view = await runs.view(request.tenantId, request.params.id);
+      const view = runs.view(request.tenantId, request.params.id);
       if (!view) throw notFound(request.params.id);
       return view;
     },
