@@ -18,7 +18,10 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { createDaemon, type ExecutorPoolPort } from "../server";
 import { Store } from "../server/store";
-import { EventEntity, RunEntity, StepEntity } from "../server/store/entities";
+import { Database } from "../server/store/database";
+import { EventEntity, RunEntity, StepEntity, type EventRow } from "../server/store/entities";
+import type { RunEventKind } from "../server/contract";
+import { PipelineRepository } from "../server/store/pipelines";
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -32,25 +35,23 @@ function tempHome(): { home: string; remove: () => void } {
   return { home, remove: () => rmSync(home, { recursive: true, force: true }) };
 }
 
-async function withStore<T>(fn: (store: Store, pipelineId: number) => Promise<T>): Promise<T> {
-  const { home, remove } = tempHome();
-  const store = await Store.open({ home, onEvents: () => undefined });
-  try {
-    await store.pipelines.ensureTenant("local", "Local");
-    const meta = { name: "noop", description: "", schedule: null, tags: [], dependsOn: [], timeoutSec: null };
-    const { pipeline } = await store.pipelines.addVersion({ tenantId: "local", meta, filename: "noop.ts", hash: "h", source: "s", bundle: "b", sourceMap: "{}" });
-    return await fn(store, pipeline.id);
-  } finally {
-    await store.close();
-    remove();
-  }
+const META = { name: "noop", description: "", schedule: null, tags: [], dependsOn: [], timeoutSec: null };
+
+async function addPipeline(pipelines: PipelineRepository): Promise<number> {
+  await pipelines.ensureTenant("local", "Local");
+  const { pipeline } = await pipelines.addVersion({ tenantId: "local", meta: META, filename: "noop.ts", hash: "h", source: "s", bundle: "b", sourceMap: "{}" });
+  return pipeline.id;
 }
 
 /** The ORM's best effort at the same writes: bulk inserts and native updates, one transaction per batch. */
 async function ormRunsPerSec(): Promise<number> {
-  return withStore(async (store, pipelineId) => {
-    const db = (store as unknown as { db: { transaction: (op: string, fn: (em: any) => Promise<void>) => Promise<void> } }).db;
-    const event = (runId: string, kind: string, step: string | null) => ({ tenantId: "local", runId, pipeline: "noop", ts: Date.now(), kind, level: "info", step, message: kind, data: {} });
+  const { home, remove } = tempHome();
+  const db = await Database.open({ file: join(home, "tau.db"), home });
+  try {
+    const pipelineId = await addPipeline(new PipelineRepository(db));
+    // seq is the autoincrement key: the database assigns it.
+    const event = (runId: string, kind: RunEventKind, step: string | null): EventRow =>
+      ({ tenantId: "local", runId, pipeline: "noop", ts: Date.now(), kind, level: "info", step, message: kind, data: {} }) as EventRow;
     const started = performance.now();
     for (let b = 0; b < RUNS / BATCH; b++) {
       const ids = Array.from({ length: BATCH }, (_, i) => `run_orm_${b}_${i}`);
@@ -70,12 +71,18 @@ async function ormRunsPerSec(): Promise<number> {
       });
     }
     return (RUNS / (performance.now() - started)) * 1000;
-  });
+  } finally {
+    await db.close();
+    remove();
+  }
 }
 
 /** The run ledger, as taud drives it: one batch per tick. */
 async function ledgerRunsPerSec(): Promise<number> {
-  return withStore(async (store, pipelineId) => {
+  const { home, remove } = tempHome();
+  const store = await Store.open({ home, onEvents: () => undefined });
+  try {
+    const pipelineId = await addPipeline(store.pipelines);
     const ts = (): string => new Date().toISOString();
     const started = performance.now();
     for (let b = 0; b < RUNS / BATCH; b++) {
@@ -93,7 +100,10 @@ async function ledgerRunsPerSec(): Promise<number> {
       await Promise.all(writes);
     }
     return (RUNS / (performance.now() - started)) * 1000;
-  });
+  } finally {
+    await store.close();
+    remove();
+  }
 }
 
 /** Answers every run at once with a 3-step pipeline's events: the control plane without the sandbox. */
@@ -102,7 +112,7 @@ const instantPool: ExecutorPoolPort = {
   close: async () => undefined,
   cancel: () => false,
   status: () => [],
-  describe: async () => ({ ok: true, meta: { name: "noop", description: "", schedule: null, tags: [], dependsOn: [], timeoutSec: null } }),
+  describe: async () => ({ ok: true, meta: META }),
   run: async (_job, onEvent) => {
     for (const step of ["extract", "transform", "load"]) {
       const ts = new Date().toISOString();

@@ -24,7 +24,7 @@ export const LOCAL_TENANT = "local";
 const RUN_VIEW_LOG_LINES = 1_000;
 
 export interface DaemonDependencies {
-  /** The executor pool (default: a new ExecutorPool of `options.executors` processes, started here). */
+  /** The executor pool (default: a new ExecutorPool of `options.executors` processes). The daemon starts and closes it. */
   pool?: ExecutorPoolPort;
   /** The compiler (default: sandbox's compilePipeline with `options.maxSourceBytes`). */
   compile?: CompilePipeline;

@@ -30,8 +30,4 @@ export class EventBus {
       }
     }
   }
-
-  get size(): number {
-    return this.listeners.size;
-  }
 }
