@@ -42,7 +42,7 @@ describe("failures an agent has to diagnose", () => {
     expect(r.json.status).toBe("failed");
     expect(r.json.error).toMatchObject({ code: "TAU_E_PIPELINE_ERROR", message: "bad row 1", step: "transform" });
     expect(r.json.error.line).toBe(lineOf(source, "throw new Error"));
-    expect(r.json.error.column).toBe(source.split("\n")[r.json.error.line - 1].indexOf("throw") + 1);
+    expect(r.json.error.column).toBe(source.split("\n")[r.json.error.line - 1].indexOf("new Error") + 1);
     expect(r.json.error.hint.length).toBeGreaterThan(0);
     expect(r.json.steps.map((s: { name: string; status: string }) => [s.name, s.status])).toEqual([
       ["extract", "succeeded"],
