@@ -57,17 +57,8 @@ export function parseGuardedJson<T = unknown>(text: unknown, limits: JsonLimits,
   if (typeof text !== "string") {
     return fail("TAU_E_BRIDGE_PAYLOAD_INVALID", `The ${what} must be a JSON string, got ${describeType(text)}.`, {});
   }
-  // Cheap pre-check on length (UTF-16 units ≤ UTF-8 bytes) before the exact byte count.
-  if (text.length > limits.maxBytes || utf8Bytes(text) > limits.maxBytes) {
-    return fail("TAU_E_BRIDGE_PAYLOAD_TOO_LARGE", `The ${what} is larger than ${limits.maxBytes} bytes.`, {
-      limitBytes: limits.maxBytes,
-    });
-  }
-  if (jsonDepth(text, limits.maxDepth) > limits.maxDepth) {
-    return fail("TAU_E_BRIDGE_PAYLOAD_INVALID", `The ${what} nests deeper than ${limits.maxDepth} levels.`, {
-      maxDepth: limits.maxDepth,
-    });
-  }
+  const problem = checkJsonText(text, limits, what);
+  if (problem) return problem;
   try {
     return { ok: true, value: JSON.parse(text) as T };
   } catch (err) {
@@ -87,17 +78,7 @@ export function stringifyGuarded(value: unknown, limits: JsonLimits, what = "ans
     return fail("TAU_E_BRIDGE_PAYLOAD_INVALID", `The ${what} cannot be serialised as JSON (${(err as Error).message}).`, {});
   }
   if (text === undefined) text = "null";
-  if (text.length > limits.maxBytes || utf8Bytes(text) > limits.maxBytes) {
-    return fail("TAU_E_BRIDGE_PAYLOAD_TOO_LARGE", `The ${what} is larger than ${limits.maxBytes} bytes.`, {
-      limitBytes: limits.maxBytes,
-    });
-  }
-  if (jsonDepth(text, limits.maxDepth) > limits.maxDepth) {
-    return fail("TAU_E_BRIDGE_PAYLOAD_INVALID", `The ${what} nests deeper than ${limits.maxDepth} levels.`, {
-      maxDepth: limits.maxDepth,
-    });
-  }
-  return { ok: true, value: text };
+  return checkJsonText(text, limits, what) ?? { ok: true, value: text };
 }
 
 /** Whether a parsed JSON value is a plain object (not an array, not null). */
@@ -113,4 +94,52 @@ function describeType(value: unknown): string {
 
 function fail(code: JsonProblem["code"], message: string, details: Record<string, unknown>): { ok: false; problem: JsonProblem } {
   return { ok: false, problem: { code, message, details } };
+}
+
+/** Size, then depth, of JSON text; null when within the limits. */
+function checkJsonText(text: string, limits: JsonLimits, what: string): { ok: false; problem: JsonProblem } | null {
+  // Cheap pre-check on length (UTF-16 units ≤ UTF-8 bytes) before the exact byte count.
+  if (text.length > limits.maxBytes || utf8Bytes(text) > limits.maxBytes) {
+    return fail("TAU_E_BRIDGE_PAYLOAD_TOO_LARGE", `The ${what} is larger than ${limits.maxBytes} bytes.`, {
+      limitBytes: limits.maxBytes,
+    });
+  }
+  if (jsonDepth(text, limits.maxDepth) > limits.maxDepth) {
+    return fail("TAU_E_BRIDGE_PAYLOAD_INVALID", `The ${what} nests deeper than ${limits.maxDepth} levels.`, {
+      maxDepth: limits.maxDepth,
+    });
+  }
+  return null;
+}
+
+/**
+ * Copies a JSON-like value, passing every string (and, with `keys`, every object key) through `fn`.
+ * Iterative, so a deeply nested value cannot overflow the host stack.
+ */
+export function mapJsonStrings<T>(value: T, fn: (text: string) => string, options: { keys?: boolean } = {}): T {
+  if (typeof value === "string") return fn(value) as T;
+  if (typeof value !== "object" || value === null) return value;
+  const root: { v: unknown } = { v: undefined };
+  const stack: Array<{ src: unknown; set: (v: unknown) => void }> = [{ src: value, set: (v) => (root.v = v) }];
+  while (stack.length > 0) {
+    const { src, set } = stack.pop()!;
+    if (typeof src === "string") {
+      set(fn(src));
+    } else if (Array.isArray(src)) {
+      const copy: unknown[] = new Array(src.length);
+      set(copy);
+      for (let i = 0; i < src.length; i++) stack.push({ src: src[i], set: (v) => (copy[i] = v) });
+    } else if (typeof src === "object" && src !== null) {
+      const copy: Record<string, unknown> = {};
+      set(copy);
+      for (const [k, v] of Object.entries(src)) {
+        const key = options.keys ? fn(k) : k;
+        copy[key] = undefined; // keeps the key order; filled below
+        stack.push({ src: v, set: (x) => (copy[key] = x) });
+      }
+    } else {
+      set(src);
+    }
+  }
+  return root.v as T;
 }

@@ -5,6 +5,8 @@
  * database path in a query result) that the pipeline then logs, concatenates or returns.
  */
 
+import { mapJsonStrings } from "./json-guard";
+
 /** Values shorter than this are not scrubbed: replacing every "ab" in a run's output would destroy it. */
 export const MIN_SCRUBBED_SECRET_LENGTH = 4;
 
@@ -41,36 +43,11 @@ export class SecretScrubber {
 
   /**
    * Returns a copy of a JSON-like value with secrets scrubbed from every string and every key. Iterative, so a
-   * deep value cannot overflow the host stack; non-JSON leaves (functions, symbols) are dropped like
-   * JSON.stringify would.
+   * deep value cannot overflow the host stack.
    */
   scrubValue<T>(value: T): T {
     if (this.needles.length === 0) return value;
-    if (typeof value === "string") return this.scrubText(value) as T;
-    if (typeof value !== "object" || value === null) return value;
-    const root: { v: unknown } = { v: undefined };
-    const stack: Array<{ src: unknown; set: (v: unknown) => void }> = [{ src: value, set: (v) => (root.v = v) }];
-    while (stack.length > 0) {
-      const { src, set } = stack.pop()!;
-      if (typeof src === "string") {
-        set(this.scrubText(src));
-      } else if (Array.isArray(src)) {
-        const copy: unknown[] = new Array(src.length);
-        set(copy);
-        for (let i = 0; i < src.length; i++) stack.push({ src: src[i], set: (v) => (copy[i] = v) });
-      } else if (typeof src === "object" && src !== null) {
-        const copy: Record<string, unknown> = {};
-        set(copy);
-        for (const [k, v] of Object.entries(src)) {
-          const key = this.scrubText(k);
-          copy[key] = undefined; // keeps the key order; filled below
-          stack.push({ src: v, set: (x) => (copy[key] = x) });
-        }
-      } else {
-        set(src);
-      }
-    }
-    return root.v as T;
+    return mapJsonStrings(value, (text) => this.scrubText(text), { keys: true });
   }
 
   private rebuild(): void {

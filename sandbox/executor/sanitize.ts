@@ -4,6 +4,7 @@
  * not the tenant data folder's real location either. Applied to every error answer and run error.
  */
 import { dirname, sep } from "node:path";
+import { mapJsonStrings } from "../json-guard";
 import { findPackageRoot } from "../package-root";
 
 export interface HostPathOptions {
@@ -46,25 +47,5 @@ export function stripHostDetails(text: string, options: HostPathOptions = {}): s
 
 /** Applies `stripHostDetails` to every string in a JSON-like value (iteratively). */
 export function stripHostDetailsDeep<T>(value: T, options: HostPathOptions = {}): T {
-  if (typeof value === "string") return stripHostDetails(value, options) as T;
-  if (typeof value !== "object" || value === null) return value;
-  const root: { v: unknown } = { v: undefined };
-  const stack: Array<{ src: unknown; set: (v: unknown) => void }> = [{ src: value, set: (v) => (root.v = v) }];
-  while (stack.length > 0) {
-    const { src, set } = stack.pop()!;
-    if (typeof src === "string") set(stripHostDetails(src, options));
-    else if (Array.isArray(src)) {
-      const copy: unknown[] = new Array(src.length);
-      set(copy);
-      for (let i = 0; i < src.length; i++) stack.push({ src: src[i], set: (v) => (copy[i] = v) });
-    } else if (typeof src === "object" && src !== null) {
-      const copy: Record<string, unknown> = {};
-      set(copy);
-      for (const [k, v] of Object.entries(src)) {
-        copy[k] = undefined;
-        stack.push({ src: v, set: (x) => (copy[k] = x) });
-      }
-    } else set(src);
-  }
-  return root.v as T;
+  return mapJsonStrings(value, (text) => stripHostDetails(text, options));
 }
