@@ -42,6 +42,9 @@ export function validatePolicy(value: unknown): string[] {
     if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) problems.push(`${key} must be an array of strings`);
   };
   stringList("connectors");
+  if (!Array.isArray(p.egress) || p.egress.some((r) => !isEgressRule(r))) {
+    problems.push("egress must be an array of {host?, cidr?, ports?} rules, each with a host or a cidr");
+  }
   stringList("secrets");
   if (typeof p.duckdbAnyPath !== "boolean") problems.push("duckdbAnyPath must be a boolean");
   const limits = p.limits as Record<string, unknown> | undefined;
@@ -68,3 +71,12 @@ const LIMIT_KEYS: Record<keyof PolicyLimits, true> = {
   jsonDepth: true,
   extractRows: true,
 };
+
+function isEgressRule(value: unknown): boolean {
+  if (!value || typeof value !== "object" || Array.isArray(value)) return false;
+  const r = value as Record<string, unknown>;
+  const known = Object.keys(r).every((k) => k === "host" || k === "cidr" || k === "ports");
+  const hasTarget = typeof r.host === "string" || typeof r.cidr === "string";
+  const portsOk = r.ports === undefined || (Array.isArray(r.ports) && r.ports.every((p) => Number.isInteger(p) && (p as number) > 0 && (p as number) < 65536));
+  return known && hasTarget && portsOk;
+}

@@ -25,9 +25,25 @@ export interface PolicyLimits {
   extractRows: number;
 }
 
+/**
+ * One egress allowance: a network destination a connector may reach. `host` is an exact name, a
+ * `*.suffix` wildcard or `*`; `cidr` (e.g. `10.0.0.0/8`, `::1/128`) matches the addresses the host name
+ * resolved to, so a name that resolves somewhere unexpected is caught. `ports` narrows either; absent = any.
+ */
+export interface EgressRule {
+  host?: string;
+  cidr?: string;
+  ports?: number[];
+}
+
 export interface Policy {
   /** Connector kinds a pipeline may open ("*" allows all). */
   connectors: string[];
+  /**
+   * Where network connectors (postgres, mysql, http_api, s3, …) may connect. Checked on the host after DNS
+   * resolution; a destination is allowed when any rule matches it.
+   */
+  egress: EgressRule[];
   /** Secret names a pipeline may read ("*" allows all). */
   secrets: string[];
   /** May duckdb_local open files outside the tenant's home folder? */
@@ -51,6 +67,7 @@ export const DEFAULT_LIMITS: PolicyLimits = {
 /** Local mode: the user's own machine, so everything is allowed; the limits still hold. */
 export const LOCAL_POLICY: Policy = {
   connectors: ["*"],
+  egress: [{ host: "*" }],
   secrets: ["*"],
   duckdbAnyPath: true,
   limits: DEFAULT_LIMITS,
@@ -59,6 +76,7 @@ export const LOCAL_POLICY: Policy = {
 /** Hosted mode default: deny by default. An admin widens it per tenant. */
 export const HOSTED_DEFAULT_POLICY: Policy = {
   connectors: ["duckdb_local"],
+  egress: [],
   secrets: [],
   duckdbAnyPath: false,
   limits: { ...DEFAULT_LIMITS, memoryMb: 128, wallSec: 900, maxWallSec: 3600, cpuSec: 300 },
