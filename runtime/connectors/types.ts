@@ -36,3 +36,32 @@ export interface ConnectorDriver {
 export class RawJson {
   constructor(readonly text: string) {}
 }
+
+/** A batch-at-a-time reader over a query's result, held on the host (see docs/connectors.md). */
+export interface RowCursor {
+  /** The next batch, or null when the result is exhausted. Never returns an empty batch before the end. */
+  next(): Promise<Record<string, unknown>[] | null>;
+  /** Releases the cursor (and its server-side resources). Idempotent, never rejects. */
+  close(): Promise<void>;
+}
+
+/** Rows for `load`: plain rows from the guest wrap into a one-batch source; a cursor streams batches. */
+export type RowSource = AsyncIterable<Record<string, unknown>[]>;
+
+/** A HostConnector that can stream a query's result (for `stream()` and host-side copies). */
+export interface StreamingConnector extends HostConnector {
+  openCursor(sql: string, params: unknown[], batchSize: number): Promise<RowCursor>;
+}
+
+/** Load options after validation on the host. */
+export interface LoadRequest {
+  table: string;
+  mode: "append" | "replace" | "upsert";
+  /** Required for upsert: the columns that identify a row. */
+  mergeKey: string[] | null;
+}
+
+/** A HostConnector whose `load` takes a RowSource (plain rows, its own cursor, or another connector's). */
+export interface LoadingConnector extends HostConnector {
+  loadFrom(source: RowSource, request: LoadRequest): Promise<number>;
+}
