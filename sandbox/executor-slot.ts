@@ -41,6 +41,8 @@ export class ExecutorSlot<T> {
   readonly tickets = new Map<string, T>();
   /** The executor reported a wedged isolate: it gets no new work and is replaced once idle. */
   draining = false;
+  /** Bundles the executor process holds (key → characters), least recently used first; see pool.ts sendRun. */
+  readonly bundles = new Map<string, number>();
   /** The last lines it wrote to stderr, for start failures. */
   readonly stderrTail: string[] = [];
   private child: ChildProcess | null = null;
@@ -65,6 +67,7 @@ export class ExecutorSlot<T> {
     this.killReason = null;
     this.draining = false;
     this.pid = null;
+    this.bundles.clear();
     let child: ChildProcess;
     try {
       child = fork(this.o.executorPath, [], {
@@ -89,8 +92,12 @@ export class ExecutorSlot<T> {
     };
     child.stdout?.on("data", forward);
     child.stderr?.on("data", forward);
-    child.on("message", (m: unknown) => {
-      if (this.child !== child || !isExecutorMessage(m)) return;
+    const handle = (m: ExecutorToPool): void => {
+      if (this.child !== child) return;
+      if (m.t === "batch") {
+        for (const inner of Array.isArray(m.messages) ? m.messages : []) if (isExecutorMessage(inner) && inner.t !== "batch") handle(inner);
+        return;
+      }
       if (m.t === "ready") {
         this.pid = m.pid;
         this.state = "ready";
@@ -98,6 +105,9 @@ export class ExecutorSlot<T> {
         return;
       }
       this.handlers.onMessage(m);
+    };
+    child.on("message", (m: unknown) => {
+      if (isExecutorMessage(m)) handle(m);
     });
     // Spawn or IPC failure; `exit` follows when the process is gone.
     child.on("error", (err) => this.log(`executor process error: ${err.message}`));

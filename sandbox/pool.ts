@@ -18,7 +18,8 @@ import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { wallSecFor, type Policy } from "../policies";
 import { TauError, type ExecutorStatus, type RunError } from "../server/contract";
-import { DESCRIBE_LIMITS, type ExecutorToPool, type PoolToExecutor, type RawDescribeOutcome } from "./executor/protocol";
+import { BUNDLE_CACHE_LIMITS, DESCRIBE_LIMITS, type ExecutorToPool, type PoolToExecutor, type RawDescribeOutcome } from "./executor/protocol";
+import { bundleKey } from "./executor/guest-runtime";
 import { ExecutorSlot, type ExitInfo } from "./executor-slot";
 import { runError } from "./executor/run-error";
 import { validateMeta } from "./meta";
@@ -110,6 +111,8 @@ export class ExecutorPool {
   /** Runs and describes waiting for a ready executor, oldest first. */
   private readonly waiting: Ticket[] = [];
   private readonly runs = new Map<string, RunTicket>();
+  /** Bundle text → its key (a Map lookup hashes the string once; bundles are small). */
+  private readonly keys = new Map<string, { sourceMap: string; key: string }>();
   private started = false;
   private closing = false;
 
@@ -285,7 +288,7 @@ export class ExecutorPool {
     let deadlineMs: number;
     if (ticket.kind === "run") {
       deadlineMs = wallSecFor(ticket.job.policy.limits, ticket.job.timeoutSec) * 1000;
-      slot.send({ t: "run", job: ticket.job });
+      this.sendRun(slot, ticket.job);
       if (ticket.cancelled) slot.send({ t: "cancel", runId: ticket.job.runId });
     } else {
       deadlineMs = DESCRIBE_LIMITS.wallMs;
@@ -299,6 +302,44 @@ export class ExecutorPool {
         slot.kill(`${ticket.kind === "run" ? `run ${key}` : "a describe"} overran its deadline by more than ${this.o.backstopGraceMs} ms`);
       }, Math.min(deadlineMs + this.o.backstopGraceMs, 2 ** 31 - 1)),
     );
+  }
+
+  /**
+   * Sends a run, with its bundle only when the executor does not hold it yet (protocol.ts, "Bundles"). The
+   * pool's record of what each executor holds is exact: messages arrive in order, and a restarted executor
+   * starts with an empty record.
+   */
+  private sendRun(slot: Slot, job: RunJob): void {
+    const key = this.keyOf(job);
+    if (slot.bundles.has(key)) {
+      slot.bundles.delete(key);
+      slot.bundles.set(key, job.bundle.length + job.sourceMap.length);
+      const { bundle: _bundle, sourceMap: _sourceMap, ...rest } = job;
+      slot.send({ t: "run", job: rest, bundleKey: key });
+      return;
+    }
+    slot.bundles.set(key, job.bundle.length + job.sourceMap.length);
+    const forget: string[] = [];
+    let chars = 0;
+    for (const size of slot.bundles.values()) chars += size;
+    for (const [k, size] of slot.bundles) {
+      if (k === key || (slot.bundles.size <= BUNDLE_CACHE_LIMITS.entries && 2 * chars <= BUNDLE_CACHE_LIMITS.bytes)) break;
+      slot.bundles.delete(k);
+      chars -= size;
+      forget.push(k);
+    }
+    if (forget.length > 0) slot.send({ t: "forget", keys: forget });
+    slot.send({ t: "run", job, bundleKey: key });
+  }
+
+  /** The bundle key of a job, remembered per bundle text (versions are immutable; the daemon reuses the strings). */
+  private keyOf(job: RunJob): string {
+    const known = this.keys.get(job.bundle);
+    if (known && known.sourceMap === job.sourceMap) return known.key;
+    const key = bundleKey(job.bundle, job.sourceMap);
+    this.keys.set(job.bundle, { sourceMap: job.sourceMap, key });
+    if (this.keys.size > BUNDLE_CACHE_LIMITS.entries) this.keys.delete(this.keys.keys().next().value!);
+    return key;
   }
 
   private drainWaiting(): void {
@@ -340,6 +381,8 @@ export class ExecutorPool {
 
   private onMessage(slot: Slot, message: ExecutorToPool): void {
     switch (message.t) {
+      case "batch":
+        return; // unpacked by the slot
       case "ready":
         return; // handled by the slot
       case "event": {

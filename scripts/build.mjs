@@ -16,6 +16,7 @@ const nodeEntries = [
   { in: "cli/bin.ts", out: "cli/bin", bin: true },
   { in: "sandbox/executor/main.ts", out: "sandbox/executor" },
   { in: "bench/run-overhead.ts", out: "bench/run-overhead" },
+  { in: "bench/mysql-load.ts", out: "bench/mysql-load" },
 ].filter((e) => {
   const ok = existsSync(join(root, e.in));
   if (!ok) process.stderr.write(`build: skipping missing entry ${e.in}\n`);

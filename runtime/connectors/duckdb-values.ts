@@ -2,7 +2,7 @@
  * Values between DuckDB and the pipeline's JSON. Reading: BIGINT-family → number when it is a safe integer,
  * else a decimal string; DECIMAL → number; DATE → "YYYY-MM-DD"; TIMESTAMP/TIMESTAMPTZ → ISO-8601 UTC with
  * the source precision ("2024-01-02T03:04:05.123456Z"); JSON columns → their parsed value. Writing (load):
- * column types are inferred from the rows when a table has to be created.
+ * values are staged by their logical type (rows.ts infers it) and cast by DuckDB into the table's types.
  */
 import {
   DuckDBTypeId,
@@ -21,10 +21,12 @@ import {
   objectArrayFromMapValue,
   objectFromStructValue,
   objectFromUnionValue,
+  type DuckDBDataChunk,
   type DuckDBType,
   type DuckDBValue,
   type DuckDBValueConverter,
 } from "@duckdb/node-api";
+import type { LogicalType } from "./rows";
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
@@ -138,78 +140,28 @@ export const tauJsonConverter: DuckDBValueConverter<JsonValue> = createDuckDBVal
   [DuckDBTypeId.VARIANT]: passthrough,
 });
 
-// ── load: inferring column types from rows ──────────────────────────────────────────────────────────
+// ── load: staging values for the appender ───────────────────────────────────────────────────────────
 
-/** SQL type of a column created by load, and the type its values are staged as before the final INSERT. */
-export interface InferredColumn {
-  name: string;
-  /** Type used when load creates the table. */
-  sqlType: "BOOLEAN" | "BIGINT" | "DOUBLE" | "VARCHAR" | "DATE" | "TIMESTAMP" | "TIMESTAMPTZ" | "JSON";
-  /** Type of the staging column the appender fills; the INSERT casts it to the table's type. */
-  stageType: "BOOLEAN" | "BIGINT" | "DOUBLE" | "VARCHAR";
-}
+/** The type of the staging column the appender fills; the final INSERT casts it to the table's type. */
+export type StageType = "BOOLEAN" | "BIGINT" | "DOUBLE" | "VARCHAR";
 
-const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
-const TIMESTAMP_RE = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/;
-
-interface Seen {
-  bool: boolean;
-  int: boolean;
-  float: boolean;
-  date: boolean;
-  tsNaive: boolean;
-  tsZoned: boolean;
-  text: boolean;
-  json: boolean;
-}
-
-/** Column names in first-seen order across all rows, each with the type its values call for. */
-export function inferColumns(rows: readonly Record<string, unknown>[]): InferredColumn[] {
-  const seen = new Map<string, Seen>();
-  for (const row of rows) {
-    for (const key of Object.keys(row)) {
-      let s = seen.get(key);
-      if (!s) {
-        s = { bool: false, int: false, float: false, date: false, tsNaive: false, tsZoned: false, text: false, json: false };
-        seen.set(key, s);
-      }
-      const v = row[key];
-      if (v === null || v === undefined) continue;
-      if (typeof v === "boolean") s.bool = true;
-      else if (typeof v === "number") {
-        if (Number.isSafeInteger(v)) s.int = true;
-        else s.float = true;
-      } else if (typeof v === "string") {
-        if (DATE_RE.test(v)) s.date = true;
-        else {
-          const m = TIMESTAMP_RE.exec(v);
-          if (m && !Number.isNaN(Date.parse(v.replace(" ", "T")))) {
-            if (m[1]) s.tsZoned = true;
-            else s.tsNaive = true;
-          } else s.text = true;
-        }
-      } else s.json = true;
-    }
+/** How each logical type is staged: numbers and booleans natively, everything else as text DuckDB casts. */
+export function stageTypeFor(type: LogicalType): StageType {
+  switch (type) {
+    case "boolean":
+      return "BOOLEAN";
+    case "integer":
+    case "bigint":
+      return "BIGINT";
+    case "double":
+      return "DOUBLE";
+    default:
+      return "VARCHAR";
   }
-  return [...seen].map(([name, s]) => ({ name, ...typeFor(s) }));
-}
-
-function typeFor(s: Seen): Omit<InferredColumn, "name"> {
-  const kinds = [s.bool, s.int || s.float, s.date || s.tsNaive || s.tsZoned || s.text, s.json].filter(Boolean).length;
-  if (kinds === 0) return { sqlType: "VARCHAR", stageType: "VARCHAR" };
-  if (kinds > 1) return { sqlType: "VARCHAR", stageType: "VARCHAR" };
-  if (s.bool) return { sqlType: "BOOLEAN", stageType: "BOOLEAN" };
-  if (s.float) return { sqlType: "DOUBLE", stageType: "DOUBLE" };
-  if (s.int) return { sqlType: "BIGINT", stageType: "BIGINT" };
-  if (s.json) return { sqlType: "JSON", stageType: "VARCHAR" };
-  if (s.text) return { sqlType: "VARCHAR", stageType: "VARCHAR" };
-  if (s.tsZoned && !s.tsNaive) return { sqlType: s.date ? "TIMESTAMP" : "TIMESTAMPTZ", stageType: "VARCHAR" };
-  if (s.tsNaive || s.tsZoned) return { sqlType: "TIMESTAMP", stageType: "VARCHAR" };
-  return { sqlType: "DATE", stageType: "VARCHAR" };
 }
 
 /** A row value in the form its staging column takes. */
-export function stageValue(value: unknown, stageType: InferredColumn["stageType"]): boolean | number | string | null {
+export function stageValue(value: unknown, stageType: StageType): boolean | number | string | null {
   if (value === null || value === undefined) return null;
   switch (stageType) {
     case "BOOLEAN":
@@ -221,4 +173,18 @@ export function stageValue(value: unknown, stageType: InferredColumn["stageType"
       if (typeof value === "number" || typeof value === "boolean") return String(value);
       return JSON.stringify(value);
   }
+}
+
+// ── reading: a result chunk as row objects ──────────────────────────────────────────────────────────
+
+/** The rows of one result chunk as plain JSON objects (same conversions as extract). */
+export function chunkToObjects(chunk: DuckDBDataChunk, names: readonly string[], types: readonly DuckDBType[]): Record<string, JsonValue>[] {
+  return chunk.getRows().map((values) => {
+    const o: Record<string, JsonValue> = {};
+    for (let i = 0; i < names.length; i++) {
+      const v = values[i];
+      o[names[i]] = v === null ? null : tauJsonConverter(v, types[i], tauJsonConverter);
+    }
+    return o;
+  });
 }

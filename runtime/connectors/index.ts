@@ -6,9 +6,13 @@
 import { TauError } from "../../server/contract";
 import { DuckDbInstanceCache } from "./duckdb-instances";
 import { DuckDbLocalDriver } from "./duckdb-local";
+import { MotherDuckDriver } from "./duckdb-motherduck";
+import { HttpApiDriver } from "./http-api";
+import { S3Driver } from "./s3";
+import { MysqlDriver } from "./mysql";
 import type { ConnectorContext, ConnectorDriver, HostConnector } from "./types";
 
-export type { ConnectorContext, ConnectorDriver, HostConnector } from "./types";
+export type { ConnectorContext, ConnectorDriver, HostConnector, LoadRequest, LoadingConnector, RowCursor, RowSource, StreamingConnector } from "./types";
 export { RawJson } from "./types";
 export {
   DUCKDB_LOCAL_KIND,
@@ -23,7 +27,13 @@ export {
 } from "./duckdb-local";
 export { DuckDbInstanceCache, MEMORY_DATABASE, type DuckDbLease } from "./duckdb-instances";
 export { convertDuckDbError } from "./duckdb-errors";
-export { tauJsonConverter, inferColumns } from "./duckdb-values";
+export { MOTHERDUCK_KIND, MOTHERDUCK_HOST, MotherDuckDriver, motherDuckPath, convertMotherDuckError, type HostResolver } from "./duckdb-motherduck";
+export { tauJsonConverter } from "./duckdb-values";
+export * from "./rows";
+export { HTTP_API_KIND, HttpApiDriver, HttpApiConnector } from "./http-api";
+export { S3_KIND, S3Driver, S3Connector } from "./s3";
+export { MYSQL_KIND, MysqlDriver, MysqlConnector, parseMysqlOptions } from "./mysql";
+export { convertMysqlError } from "./mysql-errors";
 
 export class ConnectorHost {
   private readonly drivers = new Map<string, ConnectorDriver>();
@@ -32,6 +42,10 @@ export class ConnectorHost {
   constructor(options: { duckdbInstances?: DuckDbInstanceCache; drivers?: ConnectorDriver[] } = {}) {
     this.duckdbInstances = options.duckdbInstances ?? new DuckDbInstanceCache();
     this.register(new DuckDbLocalDriver(this.duckdbInstances));
+    this.register(new MotherDuckDriver(this.duckdbInstances));
+    this.register(new HttpApiDriver());
+    this.register(new S3Driver());
+    this.register(new MysqlDriver());
     for (const d of options.drivers ?? []) this.register(d);
   }
 

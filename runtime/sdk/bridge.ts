@@ -227,8 +227,16 @@ export function bridgeCallSync(op: string, payload: unknown, site: TauSdkError =
   return decoded.value;
 }
 
-/** The host's answer to call `id` (the `deliver` entry point). Unknown ids are ignored. */
-export function deliver(id: unknown, answerText: unknown): void {
+/**
+ * The host's answers (the `deliver` entry point): `deliver(id, answerJson, id2, answerJson2, …)` — one or
+ * more pairs, so the host can hand over every answer that is ready in one call into the isolate. Unknown ids
+ * and malformed pairs are ignored.
+ */
+export function deliver(...pairs: unknown[]): void {
+  for (let i = 0; i + 1 < pairs.length; i += 2) deliverOne(pairs[i], pairs[i + 1]);
+}
+
+function deliverOne(id: unknown, answerText: unknown): void {
   if (typeof id !== "number") return;
   const call = pending.get(id);
   if (!call) return;

@@ -16,6 +16,11 @@ export interface ConnectorCore {
    * method synchronously, so a failure's stack points at the pipeline's call.
    */
   call(method: string, args: unknown[], site: TauSdkError): Promise<unknown>;
+  /**
+   * The host's handle for this connector, opening it first if needed: what a QueryHandle of this connector
+   * names when another connector's `load` copies from it on the host.
+   */
+  handle(site: TauSdkError): Promise<string | number>;
   /** Closes the host connector if it was opened; safe to call more than once. */
   close(): Promise<void>;
 }
@@ -59,12 +64,17 @@ export function createConnectorCore(kind: string, options: Record<string, unknow
     );
   }
 
-  async function call(method: string, args: unknown[], site: TauSdkError): Promise<unknown> {
+  async function handle(site: TauSdkError): Promise<string | number> {
     if (closed) throw closedError(site);
     const outcome = await open(site);
     if (outcome.error !== undefined) throw outcome.error === site ? site : refill(site, outcome.error);
     if (closed) throw closedError(site);
-    return await bridgeCall("connector.call", { handle: outcome.handle, method, args }, site);
+    return outcome.handle;
+  }
+
+  async function call(method: string, args: unknown[], site: TauSdkError): Promise<unknown> {
+    const h = await handle(site);
+    return await bridgeCall("connector.call", { handle: h, method, args }, site);
   }
 
   async function close(): Promise<void> {
@@ -82,6 +92,7 @@ export function createConnectorCore(kind: string, options: Record<string, unknow
       return closed;
     },
     call,
+    handle,
     close,
   };
 }

@@ -1,51 +1,46 @@
 /**
  * `tau/connectors`: factories for the databases and services a pipeline reads and writes. Each returns a
  * handle at once; the connection is opened on the host on first use, and closed by `await using`.
+ * One file per connector kind under ./connectors/, re-exported here.
  */
-import { createSdkError } from "./errors";
-import { createSqlConnector, type SqlConnector } from "./sql-connector";
+export type {
+  Column,
+  ExecuteResult,
+  LoadMode,
+  LoadOptions,
+  QueryHandle,
+  Row,
+  RowStream,
+  SqlConnector,
+  SqlParam,
+  StreamOptions,
+} from "./sql-connector";
 
-export type { Column, ExecuteResult, LoadOptions, Row, SqlConnector, SqlParam } from "./sql-connector";
-
-/**
- * A DuckDB database file on the machine running the pipeline: the embedded warehouse. `load` modes are
- * `"append"` (default) and `"replace"`.
- *
- * @example
- * ```ts
- * await using db = duckdb_local();
- * const rows = await db.extract("SELECT 42 AS answer"); // [{ answer: 42 }]
- * ```
- */
-export interface DuckDBConnector extends SqlConnector<"append" | "replace"> {
-  readonly kind: "duckdb_local";
-}
-
-/**
- * Opens (lazily, on first use) a local DuckDB database. Without `path` it is the tenant's default
- * warehouse file; a relative path is resolved in the tenant's data folder. The tenant's policy may forbid
- * paths outside that folder (TAU_E_POLICY_DENIED). A `ctx.secret(…)` marker in the path is replaced on
- * the host.
- *
- * @example
- * ```ts
- * import { pipeline } from "tau";
- * import { duckdb_local } from "tau/connectors";
- *
- * export default pipeline({ name: "daily_totals" }, async (ctx) => {
- *   await using db = duckdb_local("analytics.duckdb");
- *   await db.execute("CREATE TABLE IF NOT EXISTS totals (day DATE, amount DOUBLE)");
- *   const rows = await db.extract<{ day: string; amount: number }>("SELECT * FROM totals ORDER BY day");
- *   return { days: rows.length };
- * });
- * ```
- */
-export function duckdb_local(path?: string): DuckDBConnector {
-  if (path !== undefined && (typeof path !== "string" || path === "")) {
-    throw createSdkError("TAU_E_CONNECTOR_ARGS_INVALID", "duckdb_local(path?) takes the database file's path as a non-empty string.", {
-      hint: 'Omit the path for the default warehouse file, or pass one, e.g. duckdb_local("analytics.duckdb").',
-      details: { kind: "duckdb_local" },
-    });
-  }
-  return createSqlConnector("duckdb_local", path === undefined ? {} : { path }, ["append", "replace"] as const) as DuckDBConnector;
-}
+export { duckdb_local, type DuckDBConnector } from "./connectors/duckdb-local";
+export { motherduck, type MotherDuckConnector, type MotherDuckOptions } from "./connectors/motherduck";
+export {
+  http_api,
+  type HttpApiConnector,
+  type HttpApiOptions,
+  type HttpAuth,
+  type HttpExtractOptions,
+  type HttpMethod,
+  type HttpRequestOptions,
+  type HttpResponse,
+  type HttpStreamOptions,
+  type Pagination,
+  type QueryParams,
+} from "./connectors/http-api";
+export {
+  s3,
+  type S3Connector,
+  type S3CsvOptions,
+  type S3Format,
+  type S3Object,
+  type S3Options,
+  type S3ReadOptions,
+  type S3StreamOptions,
+  type S3WriteOptions,
+  type S3WriteResult,
+} from "./connectors/s3";
+export { mysql, type MysqlConnector, type MysqlOptions, type MysqlSsl } from "./connectors/mysql";

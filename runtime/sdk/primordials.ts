@@ -55,6 +55,8 @@ export const ErrorCtor = Error;
 export const TypeErrorCtor = TypeError;
 export const PromiseCtor = Promise;
 export const SymbolFor = Symbol.for;
+export const asyncIteratorSymbol: typeof Symbol.asyncIterator = Symbol.asyncIterator;
+export const NumberIsInteger = Number.isInteger;
 const MapCtor = Map;
 const WeakMapCtor = WeakMap;
 

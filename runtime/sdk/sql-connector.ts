@@ -1,12 +1,18 @@
 /**
- * The shape shared by SQL connectors (duckdb_local today; postgres, mysql, … use the same): extract, load,
- * execute, getSchema, close, and `await using` support.
+ * The shape shared by SQL connectors (duckdb_local, motherduck, postgres, mysql, …): extract, stream, query,
+ * load, execute, getSchema, close, and `await using` support. Each kind's factory lives in its own file under
+ * ./connectors/ and is built with `createSqlConnector`.
  */
 import { callSite } from "./bridge";
 import { fillSdkError, type TauSdkError } from "./errors";
 import type { JsonValue } from "./json";
 import { createConnectorCore, rejectWith } from "./connector-handle";
-import { ArrayIsArray, ObjectDefineProperty, ObjectFreeze, arrayIndexOf, arrayJoin, asyncDisposeSymbol } from "./primordials";
+import { ArrayIsArray, NumberIsInteger, ObjectDefineProperty, ObjectFreeze, arrayIndexOf, arrayJoin, arrayPush, asyncDisposeSymbol } from "./primordials";
+import { createQueryHandle, queryInternals, type QueryHandle } from "./query-handle";
+import { MAX_BATCH_SIZE, DEFAULT_BATCH_SIZE, createRowStream, type RowStream, type StreamOptions } from "./row-stream";
+
+export type { QueryHandle } from "./query-handle";
+export type { RowStream, StreamOptions } from "./row-stream";
 
 /**
  * One row: column name → value (numbers, strings, booleans, null; dates and big integers as strings).
@@ -56,19 +62,34 @@ export interface ExecuteResult {
 }
 
 /**
- * Options of `load`: the target `table` (created from the rows' keys if it does not exist) and the `mode`:
- * `"append"` (default) adds the rows, `"replace"` empties the table first.
+ * How `load` writes: `"append"` (default) adds the rows through the database's bulk path; `"replace"`
+ * swaps the table's contents atomically (readers see the old rows or the new ones, never an empty table);
+ * `"upsert"` inserts new rows and updates existing ones, matched on `mergeKey` (running it twice gives the
+ * same table).
  *
  * @example
  * ```ts
- * const options: LoadOptions = { table: "staging.orders", mode: "replace" };
- * await db.load(rows, options);
+ * const mode: LoadMode = "upsert";
+ * await db.load(rows, { table: "customers", mode, mergeKey: "id" });
  * ```
  */
-export interface LoadOptions<Mode extends string = "append" | "replace"> {
-  table: string;
-  mode?: Mode;
-}
+export type LoadMode = "append" | "replace" | "upsert";
+
+/**
+ * Options of `load`: the target `table` (created from the rows' inferred types if it does not exist; fields
+ * the table lacks add columns), the `mode`, and for `"upsert"` the `mergeKey`: the column, or list of
+ * columns, that identifies a row (required, and must be among the rows' fields).
+ *
+ * @example
+ * ```ts
+ * const append: LoadOptions = { table: "staging.orders" };
+ * const swap: LoadOptions = { table: "staging.orders", mode: "replace" };
+ * const merge: LoadOptions = { table: "analytics.orders", mode: "upsert", mergeKey: ["tenant", "id"] };
+ * ```
+ */
+export type LoadOptions<Mode extends string = LoadMode> =
+  | { table: string; mode?: Exclude<Mode, "upsert">; mergeKey?: undefined }
+  | ("upsert" extends Mode ? { table: string; mode: "upsert"; mergeKey: string | readonly string[] } : never);
 
 /**
  * A handle on a SQL database opened on the host. Create one with a factory from `tau/connectors` and
@@ -83,7 +104,7 @@ export interface LoadOptions<Mode extends string = "append" | "replace"> {
  * const rows = await db.extract<{ id: number; name: string }>("SELECT * FROM t WHERE id = ?", [1]);
  * ```
  */
-export interface SqlConnector<Mode extends string = "append" | "replace"> extends AsyncDisposable {
+export interface SqlConnector<Mode extends string = LoadMode> extends AsyncDisposable {
   /** The connector kind, e.g. `"duckdb_local"`. */
   readonly kind: string;
   /**
@@ -98,15 +119,46 @@ export interface SqlConnector<Mode extends string = "append" | "replace"> extend
    */
   extract<T = Row>(sql: string, params?: readonly SqlParam[]): Promise<T[]>;
   /**
-   * Writes rows (plain objects with the same keys) into `options.table` and resolves to the number of
-   * rows loaded. Load big data sets in batches of a few thousand rows.
+   * Runs a query and yields its rows in batches of `batchSize` (default 10,000): for results larger than
+   * one extract may return, with the pipeline's memory held flat. The host keeps the cursor; breaking out
+   * of the loop closes it.
    *
    * @example
    * ```ts
-   * const n = await db.load(rows, { table: "staging_orders", mode: "replace" });
+   * for await (const batch of db.stream<{ id: number; amount: number }>("SELECT id, amount FROM orders", [], { batchSize: 5_000 })) {
+   *   await warehouse.load(batch.filter((r) => r.amount > 0), { table: "positive_orders" });
+   * }
    * ```
    */
-  load(rows: readonly object[], options: LoadOptions<Mode>): Promise<number>;
+  stream<T = Row>(sql: string, params?: readonly SqlParam[], options?: StreamOptions): RowStream<T>;
+  /**
+   * A handle on a query of this connector, for another connector's `load`: the host copies the rows from
+   * this database to the other one without them entering the pipeline. Nothing runs until `load` is called.
+   * This is the way to sync tables between databases.
+   *
+   * @example
+   * ```ts
+   * await using source = duckdb_local("raw.duckdb");
+   * await using target = duckdb_local("warehouse.duckdb");
+   * const n = await target.load(source.query("SELECT * FROM orders WHERE day = ?", [day]), { table: "orders", mode: "upsert", mergeKey: "id" });
+   * ```
+   */
+  query(sql: string, params?: readonly SqlParam[]): QueryHandle;
+  /**
+   * Writes rows (plain objects) — or the result of a `query()` on any connector, copied on the host — into
+   * `options.table` and resolves to the number of rows loaded. A missing table is created from the rows'
+   * types, new fields add columns, and a value that does not fit an existing column fails with
+   * TAU_E_CONNECTOR_TYPE_MISMATCH; a failed load leaves the table as it was.
+   *
+   * @example
+   * ```ts
+   * await db.load(rows, { table: "staging_orders" });                                   // append
+   * await db.load(rows, { table: "staging_orders", mode: "replace" });                  // atomic swap
+   * await db.load(rows, { table: "orders", mode: "upsert", mergeKey: "id" });           // idempotent merge
+   * await db.load(other.query("SELECT * FROM orders"), { table: "orders_copy" });       // host-side copy
+   * ```
+   */
+  load(rows: readonly object[] | QueryHandle, options: LoadOptions<Mode>): Promise<number>;
   /**
    * Runs a statement that returns no rows (DDL, INSERT … SELECT, UPDATE, DELETE).
    *
@@ -157,6 +209,25 @@ function isNonEmptyString(value: unknown): value is string {
   return typeof value === "string" && value !== "";
 }
 
+/** Checks an upsert's mergeKey (a column name or a non-empty list of them) and returns it as a list. */
+function mergeKeyList(site: TauSdkError, kind: string, mergeKey: unknown): string[] {
+  const list: string[] = [];
+  if (isNonEmptyString(mergeKey)) arrayPush(list, mergeKey);
+  else if (ArrayIsArray(mergeKey)) {
+    for (let i = 0; i < mergeKey.length; i++) {
+      const key: unknown = mergeKey[i];
+      if (!isNonEmptyString(key)) {
+        throw argsError(site, kind, "mergeKey must be a column name or a list of column names (non-empty strings).");
+      }
+      arrayPush(list, key);
+    }
+  }
+  if (list.length === 0) {
+    throw argsError(site, kind, 'load mode "upsert" needs mergeKey: the column (or columns) that identify a row, e.g. { mode: "upsert", mergeKey: "id" }.');
+  }
+  return list;
+}
+
 /**
  * Builds a SQL connector handle of `kind`, opened on the host with `options` on first use.
  * `loadModes` lists the modes this kind's `load` accepts; the first is the default. Internal: what each
@@ -192,17 +263,47 @@ export function createSqlConnector<Mode extends string>(
       if (!ArrayIsArray(value)) throw badAnswer(site, kind, "extract");
       return value as T[];
     },
-    async load(rows: readonly object[], options: LoadOptions<Mode>): Promise<number> {
+    stream<T = Row>(sql: string, params?: readonly SqlParam[], options?: StreamOptions): RowStream<T> {
       const site = callSite();
-      if (!ArrayIsArray(rows)) throw argsError(site, kind, "load(rows, { table }) takes rows as an array of objects.");
+      if (!isNonEmptyString(sql)) throw argsError(site, kind, "stream(sql, params?, options?) needs the SQL text as a non-empty string.");
+      if (params !== undefined && !ArrayIsArray(params)) throw argsError(site, kind, 'stream(sql, params?) takes params as an array, e.g. [42, "x"].');
+      if (options !== undefined && (typeof options !== "object" || options === null)) {
+        throw argsError(site, kind, "stream(sql, params, options) takes options as an object, e.g. { batchSize: 5000 }.");
+      }
+      const batchSize = options?.batchSize ?? DEFAULT_BATCH_SIZE;
+      if (typeof batchSize !== "number" || !NumberIsInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
+        throw argsError(site, kind, `stream's batchSize must be an integer from 1 to ${MAX_BATCH_SIZE}.`);
+      }
+      return createRowStream<T>(core, sql, params ?? [], batchSize);
+    },
+    query(sql: string, params?: readonly SqlParam[]): QueryHandle {
+      const site = callSite();
+      if (!isNonEmptyString(sql)) throw argsError(site, kind, "query(sql, params?) needs the SQL text as a non-empty string.");
+      if (params !== undefined && !ArrayIsArray(params)) throw argsError(site, kind, 'query(sql, params?) takes params as an array, e.g. [42, "x"].');
+      return createQueryHandle(core, sql, params ?? []);
+    },
+    async load(rows: readonly object[] | QueryHandle, options: LoadOptions<Mode>): Promise<number> {
+      const site = callSite();
+      const query = queryInternals(rows);
+      if (query === undefined && !ArrayIsArray(rows)) {
+        throw argsError(site, kind, "load(rows, { table }) takes rows as an array of objects, or a QueryHandle from another connector's query().");
+      }
       if (typeof options !== "object" || options === null || !isNonEmptyString(options.table)) {
         throw argsError(site, kind, 'load(rows, { table }) needs the target table, e.g. { table: "staging_orders" }.');
       }
-      const mode = options.mode ?? loadModes[0];
+      const mode = (options.mode ?? loadModes[0]) as Mode;
       if (arrayIndexOf(loadModes, mode) < 0) {
         throw argsError(site, kind, `load mode must be one of ${arrayJoin(loadModes, ", ")}.`);
       }
-      const value = await core.call("load", [rows, { table: options.table, mode }], site);
+      const opts: Record<string, unknown> = { table: options.table, mode };
+      const mergeKey = (options as { mergeKey?: unknown }).mergeKey;
+      if (mode === "upsert") opts.mergeKey = mergeKeyList(site, kind, mergeKey);
+      else if (mergeKey !== undefined) throw argsError(site, kind, `mergeKey only applies to mode "upsert" (this load's mode is "${mode}").`);
+      let source: unknown = rows;
+      if (query !== undefined) {
+        source = { query: { handle: await query.core.handle(site), sql: query.sql, params: query.params } };
+      }
+      const value = await core.call("load", [source, opts], site);
       if (typeof value !== "number") throw badAnswer(site, kind, "load");
       return value;
     },

@@ -9,6 +9,7 @@ import { RawJson, type ConnectorHost, type HostConnector } from "../../runtime/c
 import { ERRORS, TauError, isErrorCode, type ErrorCode } from "../../server/contract";
 import { isJsonObject, parseGuardedJson, stringifyGuarded, utf8Bytes } from "../json-guard";
 import type { SecretScrubber } from "../scrub";
+import { RunCursors, isLoadingConnector } from "./connector-streams";
 import type { RunEvents } from "./run-events";
 import { capText } from "./run-error";
 import { stripHostDetails, stripHostDetailsDeep } from "./sanitize";
@@ -36,8 +37,11 @@ export class Bridge {
   private nextHandle = 1;
   private ended = false;
   private readonly inflight = new Set<Promise<unknown>>();
+  private readonly cursors: RunCursors;
 
-  constructor(private readonly o: BridgeOptions) {}
+  constructor(private readonly o: BridgeOptions) {
+    this.cursors = new RunCursors({ maxBatchRows: o.limits.extractRows });
+  }
 
   /** An asynchronous operation. Resolves with the answer JSON; never rejects. */
   async handle(op: unknown, payloadText: unknown): Promise<string> {
@@ -68,6 +72,7 @@ export class Bridge {
   /** Closes every connector the run left open and refuses later operations. Never rejects. */
   async end(): Promise<void> {
     this.ended = true;
+    await this.cursors.closeAll();
     const closing = [...this.handles.keys()].map((h) => this.closeHandle(h));
     await Promise.all(closing);
     // Opens that were in flight when the run ended close themselves (see connectorOpen).
@@ -147,6 +152,19 @@ export class Bridge {
     if (typeof p.method !== "string") throw new TauError("TAU_E_CONNECTOR_ARGS_INVALID", "connector.call needs a method name.");
     const args = p.args === undefined ? [] : p.args;
     if (!Array.isArray(args)) throw new TauError("TAU_E_CONNECTOR_ARGS_INVALID", "connector.call args must be an array.");
+    // Streams and loads go through the run's cursor registry (connector-streams.ts): cursors are per run,
+    // and a load whose source is a query handle copies between two connectors on the host.
+    if (p.method.startsWith("cursor.")) return this.cursors.call(p.handle as string, h.connector, p.method, args);
+    if (p.method === "load") {
+      const source = args[0];
+      if (isJsonObject(source) && "query" in source) {
+        const q = source.query;
+        const from = isJsonObject(q) && typeof q.handle === "string" ? this.handles.get(q.handle) : undefined;
+        if (!from || from.closing) throw new TauError("TAU_E_CONNECTOR_CLOSED", "The query handle's connector is closed or not open in this run.");
+        return this.cursors.copy(h.connector, args[1], (q as Record<string, unknown>).handle as string, from.connector, q);
+      }
+      if (isLoadingConnector(h.connector)) return this.cursors.loadRows(h.connector, source, args[1]);
+    }
     return h.connector.call(p.method, args);
   }
 
@@ -154,7 +172,10 @@ export class Bridge {
     const h = this.handles.get(handle);
     if (!h) return Promise.resolve();
     if (!h.closing) {
-      h.closing = h.connector.close().catch(() => undefined);
+      h.closing = this.cursors
+        .closeFor(handle)
+        .then(() => h.connector.close())
+        .catch(() => undefined);
       h.closing.finally(() => this.handles.delete(handle));
     }
     return h.closing;

@@ -20,13 +20,27 @@ function main(): void {
     process.stderr.write(`tau executor ${process.pid}: unhandled rejection (kept running): ${(reason as Error)?.stack ?? String(reason)}\n`);
   });
 
-  const send = (message: ExecutorToPool): void => {
+  const write = (message: ExecutorToPool): void => {
     if (!process.connected) return;
     try {
       process.send!(message);
     } catch (err) {
       process.stderr.write(`tau executor ${process.pid}: cannot send to the pool: ${(err as Error).message}\n`);
     }
+  };
+  // What one event-loop turn produces (a run's step events, its outcome) goes out as one IPC message: one
+  // serialisation and one write instead of one per message. setImmediate runs after this turn's I/O
+  // callbacks, so nothing waits longer than the turn it was produced in.
+  let queued: ExecutorToPool[] = [];
+  const flush = (): void => {
+    const messages = queued;
+    queued = [];
+    if (messages.length === 1) write(messages[0]!);
+    else if (messages.length > 1) write({ t: "batch", messages });
+  };
+  const send = (message: ExecutorToPool): void => {
+    queued.push(message);
+    if (queued.length === 1) setImmediate(flush);
   };
 
   const executor = new Executor({
@@ -46,7 +60,8 @@ function main(): void {
   // The pool is gone (daemon died): nobody can receive outcomes; stop.
   process.on("disconnect", () => process.exit(0));
 
-  send({ t: "ready", pid: process.pid });
+  // The runtime's code cache is made before the first run (a few ms, once); a failure only costs speed.
+  void executor.warmUp().then(() => send({ t: "ready", pid: process.pid }));
 }
 
 main();

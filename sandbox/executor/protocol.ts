@@ -2,10 +2,16 @@
  * Executor ⇄ pool IPC (JSON over `process.send`, Node's default "json" serialisation). One executor process
  * runs many runs and describes at once; every message names the run or describe it belongs to.
  *
- *   pool → executor: run, describe, cancel, shutdown (and test.fault when TAU_EXECUTOR_TEST_HOOKS=1)
+ *   pool → executor: run, forget, describe, cancel, shutdown (and test.fault when TAU_EXECUTOR_TEST_HOOKS=1)
  *   executor → pool: ready (once, after start), event*, outcome (once per run), described (once per
  *                    describe), wedged (when an isolate would not stop), closed (once, after shutdown,
- *                    just before exiting)
+ *                    just before exiting) — sent as `batch` messages: what one event-loop turn produced, in
+ *                    order, in one IPC message
+ *
+ * Bundles: a `run` carries the bundle and source map in its job the first time the pool sends that bundle to
+ * an executor; afterwards only `bundleKey` (the SHA-256 the executor computed from the text, see
+ * guest-runtime.ts `bundleKey`). The pool tracks what each executor holds and sends `forget` past
+ * BUNDLE_CACHE_LIMITS; a restarted executor holds nothing.
  *
  * The executor answers every run with exactly one `outcome` and every describe with exactly one `described`,
  * unless it dies; the pool then fails whatever it had in flight on that executor.
@@ -14,8 +20,14 @@ import type { Policy } from "../../policies";
 import type { RunError } from "../../server/contract";
 import type { RunJob, RunOutcome, SandboxEvent } from "../types";
 
+/** A job without its bundle and source map, for a bundle the executor already holds. */
+export type RunJobWithoutCode = Omit<RunJob, "bundle" | "sourceMap">;
+
 export type PoolToExecutor =
-  | { t: "run"; job: RunJob }
+  /** `job` carries the bundle, or `bundleKey` names one the executor holds. */
+  | { t: "run"; job: RunJob | RunJobWithoutCode; bundleKey?: string }
+  /** Drop these bundles (the pool's bound on what an executor keeps). */
+  | { t: "forget"; keys: string[] }
   | { t: "describe"; id: string; bundle: string; sourceMap: string; filename: string; policy: Policy }
   | { t: "cancel"; runId: string }
   | { t: "shutdown" }
@@ -44,7 +56,12 @@ export type ExecutorToPool =
    * what it has; the pool sends it nothing new and replaces it once its in-flight work is done.
    */
   | { t: "wedged"; reason: string }
-  | { t: "closed" };
+  | { t: "closed" }
+  /** Several of the above, in order (what the executor produced in one event-loop turn). */
+  | { t: "batch"; messages: ExecutorToPool[] };
+
+/** How many bundles (and bytes of bundle text) the pool lets one executor keep. */
+export const BUNDLE_CACHE_LIMITS = { entries: 128, bytes: 64 * 1024 * 1024 } as const;
 
 /** Describe (deploy time) runs under these limits whatever the policy says, or tighter. */
 export const DESCRIBE_LIMITS = { wallMs: 5000, cpuMs: 2000 } as const;

@@ -26,7 +26,8 @@ export class Watchdog {
     private readonly isolate: ivm.Isolate,
     limits: WatchdogLimits,
   ) {
-    this.cpuBudgetNs = BigInt(Math.max(1, Math.floor(limits.cpuMs))) * 1_000_000n;
+    // CPU the isolate used before the watchdog started (a spare isolate's runtime setup) is not the run's.
+    this.cpuBudgetNs = BigInt(Math.max(1, Math.floor(limits.cpuMs))) * 1_000_000n + isolate.cpuTime;
     // setTimeout takes at most 2^31-1 ms; longer deadlines are capped there (~24.8 days).
     this.wallTimer = setTimeout(() => this.trip("timeout"), Math.min(Math.max(1, limits.wallMs), 2 ** 31 - 1));
     this.pollTimer = setInterval(() => this.poll(), limits.pollMs ?? 20);

@@ -84,6 +84,15 @@ export const ERRORS = {
   TAU_E_CONNECTOR_QUERY_FAILED: spec(200, "The database rejected the statement.", "Read the database's message in error.message and fix the statement."),
   TAU_E_CONNECTOR_UNAVAILABLE: spec(200, "The connector is not available in this build of Tau.", "Use one of the connectors listed in docs/sdk.md."),
   TAU_E_CONNECTOR_RESULT_TOO_LARGE: spec(200, "The query returns more rows than one extract may bring into the pipeline.", "Filter or aggregate in SQL, or extract in pages (LIMIT/OFFSET or a key range); details.limitRows gives the limit."),
+  TAU_E_CONNECTOR_AUTH_FAILED: spec(200, "The database refused the credentials.", "Check the user and password (or the secret that holds them: tau secrets, or taud's environment in local mode)."),
+  TAU_E_CONNECTOR_UNREACHABLE: spec(200, "Cannot reach the database server.", "Check the host and port, that the server is running and that the network allows it; details.host and details.port say where Tau tried to connect.", true),
+  TAU_E_CONNECTOR_PERMISSION_DENIED: spec(200, "The database user lacks a privilege the statement needs.", "Grant the privilege named in the message to the connector's user, or use a user that has it."),
+  TAU_E_CONNECTOR_TIMEOUT: spec(200, "The database did not answer in time (connect timeout or lock wait timeout).", "Retry; if it persists, look for long transactions holding locks on the table, or raise the timeout.", true),
+  TAU_E_CONNECTOR_CONFLICT: spec(200, "A concurrent transaction conflicted with this one (deadlock or serialization failure); the statement was rolled back.", "Retry the call; the database rolled it back whole.", true),
+  TAU_E_CONNECTOR_SERVICE_UNAVAILABLE: spec(200, "The service kept answering 429 (rate limited) or 5xx after the connector's retries.", "Retry later, or lower the connector's rateLimit; details.status is the last status and details.attempts how many requests were made.", true),
+  TAU_E_CONNECTOR_REQUEST_REJECTED: spec(200, "The service rejected the request (an HTTP 4xx other than 401/403/404, or an S3 error).", "Read details.status and details.body (the service's own answer), then fix the path, params or body."),
+  TAU_E_CONNECTOR_RESPONSE_TOO_LARGE: spec(200, "The service's response is larger than the connector may read.", "Ask for less per request (a smaller page size, a narrower query); details.limitBytes gives the cap (the connector's maxResponseBytes)."),
+  TAU_E_CONNECTOR_DATA_INVALID: spec(200, "The data read could not be parsed in the expected format (JSON, CSV, JSON lines, Parquet), or has the wrong shape.", "Check details.format and details.where; pass the right format (or recordPath) explicitly."),
 
   // ── sandbox (executor side) ──────────────────────────────────────────────────────────────────────
   TAU_E_RUN_CANCELLED: spec(200, "The run was cancelled.", "Start it again with `tau run NAME` when you want it to run."),

@@ -18,7 +18,12 @@ describe("an executor process speaking the IPC protocol directly", () => {
       stdio: ["ignore", "pipe", "pipe", "ipc"],
     });
     child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("message", (m) => messages.push(m as ExecutorToPool));
+    // The executor batches what one event-loop turn produces (protocol.ts); unpack to single messages.
+    child.on("message", (m) => {
+      const message = m as ExecutorToPool;
+      if (message.t === "batch") messages.push(...message.messages);
+      else messages.push(message);
+    });
     await waitFor(() => messages.some((m) => m.t === "ready"), 15_000, "ready");
   });
   afterAll(() => {

@@ -105,7 +105,10 @@ export function hostileRuntime(dir: string): string {
   var e = globalThis.__tau_entry, answers = globalThis.__leak.answers, deliver = e.deliver;
   Object.defineProperty(globalThis, "__tau_entry", { configurable: true, value: Object.freeze({
     run: e.run, describe: e.describe,
-    deliver: function (id, text) { answers.push([id, text]); return deliver(id, text); }
+    deliver: function () {
+      for (var i = 0; i + 1 < arguments.length; i += 2) answers.push([arguments[i], arguments[i + 1]]);
+      return deliver.apply(undefined, arguments);
+    }
   }) });
 })();\n`;
   const file = join(dir, "hostile-runtime.js");
