@@ -6,11 +6,12 @@
  * flight. Beside it, the floor measured in the same process: a bare isolated-vm isolate create + compile +
  * run + dispose plus the same number of SQLite writes a run makes (counted from tau.db after the runs).
  *
- *   npm run build && node --no-node-snapshot dist/bench/run-overhead.js [--runs 500] [--concurrency 32]
+ *   npm run build && node --no-node-snapshot dist/bench/run-overhead.js [--runs 500] [--concurrency 32] [--client fetch]
  *
  * Targets (from the issue, not asserted anywhere): p50 ≤ 4 ms, ≥ 1,000 runs/s, overhead ≤ 1.5× the floor.
  */
 import { mkdtempSync, rmSync } from "node:fs";
+import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -36,11 +37,41 @@ export default pipeline({ name: "noop" }, async (ctx) => {
 const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 const ms = (n: number): string => `${n.toFixed(2)} ms`;
 
+/**
+ * The load generator's HTTP client: node:http with keep-alive, as a CLI or SDK client would use. It runs in
+ * the daemon's process (and on the same 2 cores), so its own cost counts against Tau here; undici's `fetch`
+ * costs about 0.5 ms more per request than node:http on this machine, which is the client's overhead, not
+ * Tau's. `--client fetch` measures with fetch anyway.
+ */
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });
+const USE_FETCH = process.argv.includes("--client") && process.argv[process.argv.indexOf("--client") + 1] === "fetch";
+
 async function post(url: string, body: unknown): Promise<any> {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-  const json = await res.json();
-  if (!res.ok) throw new Error(JSON.stringify(json));
-  return json;
+  if (USE_FETCH) {
+    const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const json = await res.json();
+    if (!res.ok) throw new Error(JSON.stringify(json));
+    return json;
+  }
+  const data = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(data) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("end", () => {
+        try {
+          const json = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+          if ((res.statusCode ?? 500) >= 400) reject(new Error(JSON.stringify(json)));
+          else resolve(json);
+        } catch (err) {
+          reject(err);
+        }
+      });
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(data);
+  });
 }
 
 async function measureTau(home: string): Promise<{ p50: number; p99: number; runsPerSec: number; writesPerRun: number }> {
@@ -77,6 +108,7 @@ async function measureTau(home: string): Promise<{ p50: number; p99: number; run
     db.close();
     return { p50: pct(latencies, 50), p99: pct(latencies, 99), runsPerSec, writesPerRun };
   } finally {
+    agent.destroy();
     await daemon.close();
   }
 }

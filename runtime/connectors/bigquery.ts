@@ -29,7 +29,6 @@ import {
 import type { ConnectorContext, ConnectorDriver, LoadRequest, LoadingConnector, RowCursor, RowSource, StreamingConnector } from "./types";
 import {
   CallQueue,
-  CursorTable,
   argsInvalid,
   checkOptionKeys,
   checkedAddress,
@@ -37,20 +36,19 @@ import {
   loadDriver,
   optionalNumber,
   optionalString,
-  parseLoadRequest,
-  requireBatchSize,
   requireParams,
   requireSql,
   requiredString,
-  rowsFromGuest,
   stageName,
   urlPort,
   type Row,
   type SqlScalar,
 } from "./warehouse-common";
+import { oneBatch, parseLoadRequest, parseRows } from "./rows";
 import { runStagedLoad, type TargetColumn } from "./warehouse-load";
 
 export const BIGQUERY_KIND = "bigquery";
+const LOAD_MODES = ["append", "replace", "upsert"] as const;
 const OPTIONS = ["projectId", "credentials", "accessToken", "dataset", "location", "apiEndpoint", "timeoutMs"] as const;
 const DEFAULT_ENDPOINT = "https://bigquery.googleapis.com";
 const INSERT_ROWS = 500;
@@ -143,7 +141,6 @@ export class BigQueryConnector implements StreamingConnector, LoadingConnector {
   readonly kind = BIGQUERY_KIND;
   private closed = false;
   private readonly queue = new CallQueue();
-  private readonly cursors = new CursorTable();
   private readonly running = new Set<Job>();
 
   constructor(
@@ -162,17 +159,15 @@ export class BigQueryConnector implements StreamingConnector, LoadingConnector {
       case "getSchema":
         return this.queue.run(() => this.getSchema(args[0]));
       case "load":
-        return this.queue.run(() => this.loadFrom(rowsFromGuest(args[0]), parseLoadRequest(args[1], this.kind)));
-      case "cursor.open": {
-        const o = (args[2] ?? {}) as { batchSize?: unknown };
-        return this.cursors.open(this.openCursor(requireSql(args[0], "stream"), requireParams(args[1]), requireBatchSize(o.batchSize)));
-      }
-      case "cursor.next":
-        return this.cursors.read(args[0]);
-      case "cursor.close":
-        return this.cursors.close(args[0]);
+        // The bridge sends loads (and cursor.*) of a LoadingConnector through loadFrom itself; this serves
+        // direct host callers.
+        try {
+          return this.loadFrom(oneBatch(parseRows(args[0])), parseLoadRequest(args[1], LOAD_MODES, this.kind));
+        } catch (err) {
+          return Promise.reject(err);
+        }
       default:
-        return Promise.reject(argsInvalid(`bigquery has no method '${method}' (methods: extract, stream, load, execute, getSchema).`, { method }));
+        return Promise.reject(argsInvalid(`bigquery has no method '${method}' (methods: extract, load, execute, getSchema; stream goes through cursor.*).`, { method }));
     }
   }
 
@@ -181,7 +176,6 @@ export class BigQueryConnector implements StreamingConnector, LoadingConnector {
     this.closed = true;
     // Jobs still running are cancelled server-side (best effort): a closed run should not keep billing.
     await Promise.all([...this.running].map((j) => j.cancel().catch(() => undefined)));
-    await this.cursors.closeAll().catch(() => undefined);
     await this.queue.idle().catch(() => undefined);
   }
 
@@ -318,7 +312,12 @@ export class BigQueryConnector implements StreamingConnector, LoadingConnector {
   }
 
   /** See bigquery-sql.ts for how each mode finishes. */
-  async loadFrom(source: RowSource, request: LoadRequest): Promise<number> {
+  loadFrom(source: RowSource, request: LoadRequest): Promise<number> {
+    if (this.closed) return Promise.reject(new TauError("TAU_E_CONNECTOR_CLOSED"));
+    return this.queue.run(() => this.load(source, request));
+  }
+
+  private async load(source: RowSource, request: LoadRequest): Promise<number> {
     const target = parseBigQueryTable(request.table, this.where.projectId, this.where.dataset);
     const stageId = stageName();
     const stage = bqTableSql(target.projectId, target.datasetId, stageId);

@@ -31,7 +31,6 @@ import {
 import type { ConnectorContext, ConnectorDriver, LoadRequest, LoadingConnector, RowCursor, RowSource, StreamingConnector } from "./types";
 import {
   CallQueue,
-  CursorTable,
   argsInvalid,
   checkOptionKeys,
   checkedAddress,
@@ -39,19 +38,18 @@ import {
   loadDriver,
   optionalNumber,
   optionalString,
-  parseLoadRequest,
-  requireBatchSize,
   requireParams,
   requireSql,
   requiredString,
-  rowsFromGuest,
   stageName,
   urlPort,
   type Row,
 } from "./warehouse-common";
+import { oneBatch, parseLoadRequest, parseRows } from "./rows";
 import { runStagedLoad, type TargetColumn } from "./warehouse-load";
 
 export const CLICKHOUSE_KIND = "clickhouse";
+const LOAD_MODES = ["append", "replace", "upsert"] as const;
 const OPTIONS = ["url", "username", "password", "database", "requestTimeoutMs", "settings"] as const;
 
 type ClickHouseModule = typeof import("@clickhouse/client");
@@ -119,7 +117,6 @@ export class ClickHouseConnector implements StreamingConnector, LoadingConnector
   readonly kind = CLICKHOUSE_KIND;
   private closed = false;
   private readonly queue = new CallQueue();
-  private readonly cursors = new CursorTable();
   private readonly aborts = new Set<AbortController>();
 
   constructor(
@@ -138,17 +135,15 @@ export class ClickHouseConnector implements StreamingConnector, LoadingConnector
       case "getSchema":
         return this.queue.run(() => this.getSchema(args[0]));
       case "load":
-        return this.queue.run(() => this.loadFrom(rowsFromGuest(args[0]), parseLoadRequest(args[1], this.kind)));
-      case "cursor.open": {
-        const o = (args[2] ?? {}) as { batchSize?: unknown };
-        return this.cursors.open(this.openCursor(requireSql(args[0], "stream"), requireParams(args[1]), requireBatchSize(o.batchSize)));
-      }
-      case "cursor.next":
-        return this.cursors.read(args[0]);
-      case "cursor.close":
-        return this.cursors.close(args[0]);
+        // The bridge sends loads (and cursor.*) of a LoadingConnector through loadFrom itself; this serves
+        // direct host callers.
+        try {
+          return this.loadFrom(oneBatch(parseRows(args[0])), parseLoadRequest(args[1], LOAD_MODES, this.kind));
+        } catch (err) {
+          return Promise.reject(err);
+        }
       default:
-        return Promise.reject(argsInvalid(`clickhouse has no method '${method}' (methods: extract, stream, load, execute, getSchema).`, { method }));
+        return Promise.reject(argsInvalid(`clickhouse has no method '${method}' (methods: extract, load, execute, getSchema; stream goes through cursor.*).`, { method }));
     }
   }
 
@@ -156,7 +151,6 @@ export class ClickHouseConnector implements StreamingConnector, LoadingConnector
     if (this.closed) return;
     this.closed = true;
     for (const a of this.aborts) a.abort();
-    await this.cursors.closeAll().catch(() => undefined);
     await this.queue.idle().catch(() => undefined);
     await this.client.close().catch(() => undefined);
   }
@@ -279,7 +273,12 @@ export class ClickHouseConnector implements StreamingConnector, LoadingConnector
   }
 
   /** See clickhouse-sql.ts for how each mode finishes. */
-  async loadFrom(source: RowSource, request: LoadRequest): Promise<number> {
+  loadFrom(source: RowSource, request: LoadRequest): Promise<number> {
+    if (this.closed) return Promise.reject(new TauError("TAU_E_CONNECTOR_CLOSED"));
+    return this.queue.run(() => this.load(source, request));
+  }
+
+  private async load(source: RowSource, request: LoadRequest): Promise<number> {
     const target = parseClickHouseTable(request.table);
     const stage = chTableSql(target.database, stageName());
     let sql = "";

@@ -46,6 +46,8 @@ function codeFor(type: string | null, message: string): ErrorCode {
     case "Serialization Error":
       return isDuckDbLockConflict(message) ? "TAU_E_CONNECTOR_BUSY" : "TAU_E_CONNECTOR_IO";
     default:
+      // The appender reports constraint violations without DuckDB's "Constraint Error" prefix.
+      if (/violates (?:primary key|unique|foreign key|not null|check) constraint|constraint failed/i.test(message)) return "TAU_E_CONNECTOR_CONSTRAINT";
       return isDuckDbLockConflict(message) || isDuckDbTransactionConflict(message) ? "TAU_E_CONNECTOR_BUSY" : "TAU_E_CONNECTOR_QUERY_FAILED";
   }
 }

@@ -5,7 +5,8 @@
  *
  *   - missing table → created from the rows' inferred types (with a PRIMARY KEY on the mergeKey for upsert);
  *   - fields the table lacks → `ALTER TABLE … ADD COLUMN` in the same transaction;
- *   - `append` → `INSERT … BY NAME`; `replace` → `DELETE` + `INSERT` when the rows have the table's columns,
+ *   - `append` into an existing table whose column types the appender can take → the appender writes into
+ *     the table itself, in one transaction (duckdb-append.ts); otherwise `INSERT … BY NAME`; `replace` → `DELETE` + `INSERT` when the rows have the table's columns,
  *     else `DROP` + `CREATE` + `INSERT` (readers see the old table or the new one, never an empty one);
  *   - `upsert` → `INSERT … ON CONFLICT (key) DO UPDATE` when the table has a PRIMARY KEY/UNIQUE constraint on
  *     exactly the mergeKey, else `DELETE … USING` + `INSERT`; staged rows with the same key: the last wins.
@@ -15,6 +16,7 @@
  */
 import { DuckDBDataChunkWriter, JSToDuckDBValueConverter, type DuckDBConnection } from "@duckdb/node-api";
 import { TauError } from "../../server/contract";
+import { appendDirect, directColumns, type DirectColumn } from "./duckdb-append";
 import { convertDuckDbError, isDuckDbTransactionConflict } from "./duckdb-errors";
 import { parseTableName, quoteIdent, type TableName } from "./duckdb-sql";
 import { stageTypeFor, stageValue, type StageType } from "./duckdb-values";
@@ -36,6 +38,8 @@ let stageCounter = 0;
 
 interface ExistingTable {
   columns: TargetColumn[];
+  /** The columns for appending straight into the table (duckdb-append.ts), or null when it needs staging. */
+  direct: DirectColumn[] | null;
   /** Column lists of the table's PRIMARY KEY and UNIQUE constraints. */
   uniqueKeys: string[][];
 }
@@ -61,8 +65,22 @@ export async function loadIntoDuckDb(c: DuckDBConnection, source: RowSource, req
     sql = `DESCRIBE ${table.sql}`;
     const before = await describeTable(c, table);
 
-    // 1. Stage every batch (memory stays at one batch; the staging table lives in DuckDB).
     const inference = new ColumnInference();
+    if (mode === "append" && before?.direct) {
+      await run("BEGIN TRANSACTION");
+      try {
+        const loaded = await appendDirect(c, table, before.direct, source, inference, run, (what) => {
+          sql = what;
+        });
+        await run("COMMIT");
+        return loaded;
+      } catch (err) {
+        await c.run("ROLLBACK").catch(() => undefined);
+        throw err;
+      }
+    }
+
+    // 1. Stage every batch (memory stays at one batch; the staging table lives in DuckDB).
     const stageColumns: StageColumn[] = [];
     let total = 0;
     let replaceConflict: TauError | null = null;
@@ -212,7 +230,13 @@ async function describeTable(c: DuckDBConnection, table: TableName): Promise<Exi
     if (converted.code === "TAU_E_CONNECTOR_UNKNOWN_OBJECT") return null;
     throw err;
   }
-  const columns = rows.map((r) => ({ name: String(r.column_name), sqlType: String(r.column_type), type: logicalTypeOf(String(r.column_type)) }));
+  const described = rows.map((r) => ({
+    name: String(r.column_name),
+    sqlType: String(r.column_type),
+    type: logicalTypeOf(String(r.column_type)),
+    hasDefault: r.default !== null && r.default !== undefined,
+  }));
+  const columns = described.map(({ name, sqlType, type }) => ({ name, sqlType, type }));
   const name = table.parts[table.parts.length - 1];
   const where =
     table.parts.length === 1
@@ -226,7 +250,14 @@ async function describeTable(c: DuckDBConnection, table: TableName): Promise<Exi
     params,
   );
   const uniqueKeys = constraints.getRowObjectsJS().map((r) => (r.cols as unknown[]).map(String));
-  return { columns, uniqueKeys };
+  let utcSession = false;
+  try {
+    const tz = (await c.runAndReadAll("SELECT current_setting('TimeZone') AS tz")).getRowObjectsJS()[0]?.tz;
+    utcSession = /^(UTC|Etc\/UTC|GMT|Etc\/GMT|Z)$/i.test(String(tz));
+  } catch {
+    // no TimeZone setting (no ICU): TIMESTAMPTZ columns take the staging path
+  }
+  return { columns, uniqueKeys, direct: directColumns(described, utcSession) };
 }
 
 function sameColumns(existing: readonly { name: string }[], rows: readonly { name: string }[]): boolean {

@@ -7,20 +7,46 @@
  * URL pointing at another host (even one the policy allows) is requested without them, so a `next` link
  * cannot carry a token off to a third party.
  */
+import http from "node:http";
+import https from "node:https";
 import type { Policy } from "../../policies";
 import { TauError } from "../../server/contract";
 import { convertHttpFailure, convertHttpStatus, isNetworkError, isRetryableStatus, redactUrl } from "./http-api-errors";
 import { RequestTimeout, portOf, resolveEgress, sendOnce, type SendResult } from "./http-api-transport";
 
+/**
+ * The connector kind the guest opens (`http_api({…})`) and policies name.
+ *
+ * @example
+ * ```ts
+ * const allowed = checkConnector(policy, HTTP_API_KIND) === null;
+ * ```
+ */
 export const HTTP_API_KIND = "http_api";
 
+/**
+ * Authentication after validation on the host (secret markers already substituted by the bridge).
+ *
+ * @example
+ * ```ts
+ * const auth: HttpAuth = { type: "apiKey", header: "X-Api-Key", value: "k-123" };
+ * ```
+ */
 export type HttpAuth =
   | { type: "bearer"; token: string }
   | { type: "basic"; username: string; password: string }
   | { type: "apiKey"; header: string; value: string }
   | { type: "apiKey"; query: string; value: string };
 
-/** http_api options after validation on the host. */
+/**
+ * http_api options after validation on the host.
+ *
+ * @example
+ * ```ts
+ * const compiled: CompiledHttpApiOptions = compileHttpApiOptions({ baseUrl: "https://api.example.com/v1" }, ctx);
+ * compiled.retries; // 3
+ * ```
+ */
 export interface CompiledHttpApiOptions {
   baseUrl: URL;
   headers: Record<string, string>;
@@ -36,6 +62,14 @@ export interface CompiledHttpApiOptions {
   retryBaseMs: number;
 }
 
+/**
+ * Defaults of the options a pipeline may leave out (and the retry timing, which it cannot set).
+ *
+ * @example
+ * ```ts
+ * const deadline = options.timeoutMs ?? HTTP_API_DEFAULTS.timeoutMs; // 30 s
+ * ```
+ */
 export const HTTP_API_DEFAULTS = {
   timeoutMs: 30_000,
   retries: 3,
@@ -46,7 +80,16 @@ export const HTTP_API_DEFAULTS = {
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 
-/** Evenly spaced requests: at most `perSecond` per second, no bursts. Synchronous bookkeeping, so concurrent callers queue fairly. */
+/**
+ * Evenly spaced requests: at most `perSecond` per second, no bursts. Synchronous bookkeeping, so concurrent callers queue fairly.
+ *
+ * @example
+ * ```ts
+ * const bucket = new TokenBucket(5);           // 5 requests per second
+ * await bucket.take(signal);                   // at once
+ * await bucket.take(signal);                   // 200 ms later
+ * ```
+ */
 export class TokenBucket {
   private nextAt = 0;
   private readonly intervalMs: number;
@@ -77,7 +120,15 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** `Retry-After` as milliseconds (delta-seconds or an HTTP date), or null when absent or unreadable. */
+/**
+ * `Retry-After` as milliseconds (delta-seconds or an HTTP date), or null when absent or unreadable.
+ *
+ * @example
+ * ```ts
+ * parseRetryAfter("3");                              // 3000
+ * parseRetryAfter("Wed, 21 Oct 2026 07:28:00 GMT");  // ms until then (0 when past)
+ * ```
+ */
 export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | null {
   const text = Array.isArray(value) ? value[0] : value;
   if (text === undefined || text.trim() === "") return null;
@@ -86,6 +137,14 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
   return Number.isNaN(at) ? null : Math.max(0, at - now);
 }
 
+/**
+ * One request for `HttpApiClient.send`.
+ *
+ * @example
+ * ```ts
+ * const req: HttpRequest = { method: "GET", url: new URL("https://api.example.com/v1/users"), headers: { accept: "application/json" } };
+ * ```
+ */
 export interface HttpRequest {
   method: string;
   url: URL;
@@ -93,13 +152,34 @@ export interface HttpRequest {
   body?: Buffer;
 }
 
+/**
+ * A response as the client resolves it: status, headers, the capped body and the URL it came from.
+ *
+ * @example
+ * ```ts
+ * const res: HttpResponse = await client.send({ method: "GET", url });
+ * const next = nextLink(res.headers.link);
+ * ```
+ */
 export interface HttpResponse extends SendResult {
   url: URL;
 }
 
+/**
+ * Sends http_api's requests: egress check before each attempt, rate limit, retries, timeouts, byte cap.
+ * Credentials and configured headers go to the base URL's origin only.
+ *
+ * @example
+ * ```ts
+ * const client = new HttpApiClient(compileHttpApiOptions({ baseUrl: "https://api.example.com" }, ctx), ctx.policy);
+ * const res = await client.send({ method: "GET", url: new URL("https://api.example.com/health") });
+ * client.close();
+ * ```
+ */
 export class HttpApiClient {
   private readonly bucket: TokenBucket | null;
   private readonly aborter = new AbortController();
+  private readonly agents = { http: new http.Agent({ keepAlive: true, maxSockets: 8 }), https: new https.Agent({ keepAlive: true, maxSockets: 8 }) };
 
   constructor(
     readonly options: CompiledHttpApiOptions,
@@ -113,6 +193,8 @@ export class HttpApiClient {
   /** Aborts requests in flight and refuses new ones. */
   close(): void {
     this.aborter.abort();
+    this.agents.http.destroy();
+    this.agents.https.destroy();
   }
 
   /** Query parameter names whose values must not appear in messages. */
@@ -177,6 +259,7 @@ export class HttpApiClient {
           timeoutMs: this.options.timeoutMs,
           maxBytes: this.options.maxResponseBytes,
           signal: this.aborter.signal,
+          agent: url.protocol === "https:" ? this.agents.https : this.agents.http,
         });
       } catch (err) {
         const transient = (isNetworkError(err) || err instanceof RequestTimeout) && IDEMPOTENT.has(method);

@@ -8,12 +8,27 @@ import { RequestAborted, RequestTimeout, ResponseTooLarge } from "./http-api-tra
 /** Socket errors that mean "could not reach the server" (retryable for idempotent requests). */
 const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "EPIPE", "ECONNABORTED"]);
 
+/**
+ * Whether `err` is a socket-level failure (refused, reset, unreachable, DNS): retryable for idempotent requests.
+ *
+ * @example
+ * ```ts
+ * isNetworkError(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" })); // true
+ * ```
+ */
 export function isNetworkError(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | null)?.code;
   return typeof code === "string" && NETWORK_CODES.has(code);
 }
 
-/** The URL as it may appear in a message: no user info, and the values of `secretParams` replaced. */
+/**
+ * The URL as it may appear in a message: no user info, and the values of `secretParams` replaced.
+ *
+ * @example
+ * ```ts
+ * redactUrl(new URL("https://u:p@api.example.com/x?key=abc&q=1"), ["key"]); // "https://api.example.com/x?key=[redacted]&q=1"
+ * ```
+ */
 export function redactUrl(url: URL, secretParams: readonly string[] = []): string {
   const copy = new URL(url.href);
   copy.username = "";
@@ -23,6 +38,14 @@ export function redactUrl(url: URL, secretParams: readonly string[] = []): strin
   return text.length <= 300 ? text : `${text.slice(0, 300)}…`;
 }
 
+/**
+ * What a converted error names: the connector, the method, the (redacted) URL and how many attempts were made.
+ *
+ * @example
+ * ```ts
+ * const ctx: HttpFailureContext = { kind: "http_api", method: "GET", url: redactUrl(url), attempts: 4 };
+ * ```
+ */
 export interface HttpFailureContext {
   kind: string;
   method: string;
@@ -46,12 +69,28 @@ const STATUS_HINTS: Partial<Record<ErrorCode, string>> = {
   TAU_E_CONNECTOR_TIMEOUT: "The service did not answer in time; retry, or raise the connector's timeoutMs.",
 };
 
-/** Whether a status is worth retrying (the request was not processed, or the server failed transiently). */
+/**
+ * Whether a status is worth retrying (the request was not processed, or the server failed transiently).
+ *
+ * @example
+ * ```ts
+ * isRetryableStatus(503); // true
+ * isRetryableStatus(501); // false (not implemented will not change)
+ * isRetryableStatus(404); // false
+ * ```
+ */
 export function isRetryableStatus(status: number): boolean {
   return status === 429 || status === 408 || (status >= 500 && status <= 599 && status !== 501);
 }
 
-/** A failed status after the client's retries (if any) as a TauError. `bodySnippet` is the start of the service's answer. */
+/**
+ * A failed status after the client's retries (if any) as a TauError. `bodySnippet` is the start of the service's answer.
+ *
+ * @example
+ * ```ts
+ * throw convertHttpStatus(401, { kind: "http_api", method: "GET", url: "https://api.example.com/me", attempts: 1 }, ""); // TAU_E_CONNECTOR_AUTH_FAILED
+ * ```
+ */
 export function convertHttpStatus(status: number, ctx: HttpFailureContext, bodySnippet: string): TauError {
   const details: Record<string, unknown> = { kind: ctx.kind, status, method: ctx.method, url: ctx.url, attempts: ctx.attempts };
   if (bodySnippet !== "") details.body = bodySnippet;
@@ -67,7 +106,14 @@ export function convertHttpStatus(status: number, ctx: HttpFailureContext, bodyS
   return new TauError(code, `${ctx.kind}: ${where} answered ${status}.`, details, STATUS_HINTS[code]);
 }
 
-/** A request that failed before a status arrived (socket error, deadline, cap, close) as a TauError. */
+/**
+ * A request that failed before a status arrived (socket error, deadline, cap, close) as a TauError.
+ *
+ * @example
+ * ```ts
+ * try { await sendOnce(target, spec); } catch (err) { throw convertHttpFailure(err, ctx, target.host, target.port); }
+ * ```
+ */
 export function convertHttpFailure(err: unknown, ctx: HttpFailureContext, host: string, port: number): TauError {
   if (err instanceof TauError) return err;
   const details: Record<string, unknown> = { kind: ctx.kind, method: ctx.method, url: ctx.url, attempts: ctx.attempts };

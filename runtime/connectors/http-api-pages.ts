@@ -7,15 +7,38 @@
 import { TauError } from "../../server/contract";
 import { HTTP_API_KIND, type HttpApiClient } from "./http-api-client";
 
+/**
+ * A pagination style after validation (the guest's `Pagination` with defaults filled in and paths split).
+ *
+ * @example
+ * ```ts
+ * const p: Pagination = { type: "cursor", cursorParam: "after", cursorPath: ["meta", "next"] };
+ * ```
+ */
 export type Pagination =
   | { type: "page"; pageParam: string; sizeParam: string | null; pageSize: number; startPage: number }
   | { type: "offset"; offsetParam: string; limitParam: string; limit: number }
   | { type: "cursor"; cursorParam: string; cursorPath: string[] }
   | { type: "link" };
 
+/**
+ * One query parameter value.
+ *
+ * @example
+ * ```ts
+ * const v: QueryValue = 100;
+ * ```
+ */
 export type QueryValue = string | number | boolean;
 
-/** extract/stream options after validation. */
+/**
+ * extract/stream options after validation.
+ *
+ * @example
+ * ```ts
+ * const req: ExtractRequest = parseExtract("/users", { recordPath: "data", paginate: { type: "link" } });
+ * ```
+ */
 export interface ExtractRequest {
   path: string;
   params: Record<string, QueryValue | QueryValue[]>;
@@ -25,9 +48,25 @@ export interface ExtractRequest {
   headers: Record<string, string>;
 }
 
+/**
+ * Pages one extract or stream reads at most when the pipeline sets no `maxPages`.
+ *
+ * @example
+ * ```ts
+ * const limit = opts.maxPages ?? DEFAULT_MAX_PAGES; // 1000
+ * ```
+ */
 export const DEFAULT_MAX_PAGES = 1000;
 
-/** Builds the URL of `path` under the base URL: `/v1` + `users` → `/v1/users`; an absolute URL stays as it is (the client refuses schemes other than http and https). */
+/**
+ * Builds the URL of `path` under the base URL: `/v1` + `users` → `/v1/users`; an absolute URL stays as it is (the client refuses schemes other than http and https).
+ *
+ * @example
+ * ```ts
+ * resolvePath(new URL("https://api.example.com/v1"), "users?active=1", { page: 2 }).href;
+ * // "https://api.example.com/v1/users?active=1&page=2"
+ * ```
+ */
 export function resolvePath(base: URL, path: string, params: Record<string, QueryValue | QueryValue[]> = {}): URL {
   let url: URL;
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) {
@@ -51,7 +90,15 @@ function setParams(url: URL, params: Record<string, QueryValue | QueryValue[]>):
   }
 }
 
-/** Follows a dot path (`data.items`, `meta.0.next`) into a parsed body; undefined when a step is missing. */
+/**
+ * Follows a dot path (`data.items`, `meta.0.next`) into a parsed body; undefined when a step is missing.
+ *
+ * @example
+ * ```ts
+ * atPath({ data: { items: [1, 2] } }, ["data", "items"]); // [1, 2]
+ * atPath({ data: null }, ["data", "items"]);                // undefined
+ * ```
+ */
 export function atPath(value: unknown, path: readonly string[]): unknown {
   let cur = value;
   for (const key of path) {
@@ -62,7 +109,14 @@ export function atPath(value: unknown, path: readonly string[]): unknown {
   return cur;
 }
 
-/** The `rel="next"` target of an RFC 8288 Link header, or null. */
+/**
+ * The `rel="next"` target of an RFC 8288 Link header, or null.
+ *
+ * @example
+ * ```ts
+ * nextLink('<https://api.example.com/x?page=2>; rel="next", <https://api.example.com/x?page=9>; rel="last"'); // "https://api.example.com/x?page=2"
+ * ```
+ */
 export function nextLink(header: string | string[] | undefined): string | null {
   const text = Array.isArray(header) ? header.join(", ") : header;
   if (!text) return null;
@@ -76,6 +130,14 @@ export function nextLink(header: string | string[] | undefined): string | null {
   return null;
 }
 
+/**
+ * One page of records as `pages` yields it.
+ *
+ * @example
+ * ```ts
+ * for await (const page of pages(client, req)) console.log(page.records.length, page.bytes);
+ * ```
+ */
 export interface Page {
   records: unknown[];
   /** Bytes of the page's body. */
@@ -111,7 +173,15 @@ function recordsOf(body: unknown, recordPath: string[], url: string): unknown[] 
   );
 }
 
-/** Yields each page's records until the pagination ends or maxPages pages were read. */
+/**
+ * Yields each page's records until the pagination ends or maxPages pages were read.
+ *
+ * @example
+ * ```ts
+ * const all: unknown[] = [];
+ * for await (const page of pages(client, parseExtract("/users", { paginate: { type: "link" } }))) all.push(...page.records);
+ * ```
+ */
 export async function* pages(client: HttpApiClient, req: ExtractRequest): AsyncGenerator<Page> {
   const p = req.paginate;
   let url = resolvePath(client.options.baseUrl, req.path, req.params);

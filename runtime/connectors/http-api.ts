@@ -84,7 +84,15 @@ function parseAuth(v: unknown): HttpAuth | null {
   }
 }
 
-/** Validates and defaults http_api's options (options in, compiled options out). */
+/**
+ * Validates and defaults http_api's options (options in, compiled options out).
+ *
+ * @example
+ * ```ts
+ * const o = compileHttpApiOptions({ baseUrl: "https://api.example.com", rateLimit: { requestsPerSecond: 2 } }, ctx);
+ * o.requestsPerSecond; // 2
+ * ```
+ */
 export function compileHttpApiOptions(options: Record<string, unknown>, ctx: ConnectorContext): CompiledHttpApiOptions {
   for (const key of Object.keys(options)) {
     if (!OPTION_KEYS.includes(key)) throw argsInvalid(`there is no option '${key.slice(0, 60)}' (options: ${OPTION_KEYS.join(", ")}).`, { option: key.slice(0, 60) });
@@ -120,6 +128,15 @@ export function compileHttpApiOptions(options: Record<string, unknown>, ctx: Con
   };
 }
 
+/**
+ * The `http_api` driver the ConnectorHost registers.
+ *
+ * @example
+ * ```ts
+ * const api = await new HttpApiDriver().open({ baseUrl: "https://api.example.com/v1", auth: { type: "bearer", token } }, ctx);
+ * const users = await api.call("extract", ["/users", { recordPath: "data" }]);
+ * ```
+ */
 export class HttpApiDriver implements ConnectorDriver {
   readonly kind = HTTP_API_KIND;
 
@@ -134,12 +151,30 @@ export class HttpApiDriver implements ConnectorDriver {
   }
 }
 
+/**
+ * What `request` answers the guest.
+ *
+ * @example
+ * ```ts
+ * const res = (await api.call("request", ["GET", "/health"])) as HttpApiResponse; // { status: 200, headers: {…}, body: { ok: true } }
+ * ```
+ */
 export interface HttpApiResponse {
   status: number;
   headers: Record<string, string>;
   body: unknown;
 }
 
+/**
+ * An open `http_api` handle: `extract`, `request`, and `openCursor` for `stream()`.
+ *
+ * @example
+ * ```ts
+ * const cursor = await api.openCursor("/events", [{ paginate: { type: "link" } }], 1000);
+ * for (let batch = await cursor.next(); batch !== null; batch = await cursor.next()) console.log(batch.length);
+ * await cursor.close();
+ * ```
+ */
 export class HttpApiConnector implements StreamingConnector {
   readonly kind = HTTP_API_KIND;
   private closed = false;
@@ -321,7 +356,14 @@ function parsePaginate(v: unknown): Pagination | null {
   }
 }
 
-/** Validates extract/stream arguments: `(path, { params?, recordPath?, paginate?, maxPages?, headers? })`. */
+/**
+ * Validates extract/stream arguments: `(path, { params?, recordPath?, paginate?, maxPages?, headers? })`.
+ *
+ * @example
+ * ```ts
+ * parseExtract("/users", { params: { active: true }, maxPages: 3 }); // { path: "/users", params: { active: true }, recordPath: [], paginate: null, maxPages: 3, headers: {} }
+ * ```
+ */
 export function parseExtract(pathArg: unknown, optsArg: unknown): ExtractRequest {
   const path = str(pathArg, "path");
   const opts = optsArg === undefined || optsArg === null ? {} : optsArg;

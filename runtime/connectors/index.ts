@@ -10,6 +10,11 @@ import { MotherDuckDriver } from "./duckdb-motherduck";
 import { HttpApiDriver } from "./http-api";
 import { S3Driver } from "./s3";
 import { MysqlDriver } from "./mysql";
+import { ClickHouseDriver } from "./clickhouse";
+import { BigQueryDriver } from "./bigquery";
+import { SnowflakeDriver } from "./snowflake";
+import { PostgresDriver } from "./postgres";
+import { RedshiftDriver } from "./redshift";
 import type { ConnectorContext, ConnectorDriver, HostConnector } from "./types";
 
 export type { ConnectorContext, ConnectorDriver, HostConnector, LoadRequest, LoadingConnector, RowCursor, RowSource, StreamingConnector } from "./types";
@@ -33,7 +38,13 @@ export * from "./rows";
 export { HTTP_API_KIND, HttpApiDriver, HttpApiConnector } from "./http-api";
 export { S3_KIND, S3Driver, S3Connector } from "./s3";
 export { MYSQL_KIND, MysqlDriver, MysqlConnector, parseMysqlOptions } from "./mysql";
+export { CLICKHOUSE_KIND, ClickHouseDriver, ClickHouseConnector } from "./clickhouse";
+export { BIGQUERY_KIND, BigQueryDriver, BigQueryConnector } from "./bigquery";
+export { SNOWFLAKE_KIND, SnowflakeDriver, SnowflakeConnector } from "./snowflake";
 export { convertMysqlError } from "./mysql-errors";
+export { POSTGRES_KIND, PostgresDriver, PgConnector } from "./postgres";
+export { REDSHIFT_KIND, RedshiftDriver } from "./redshift";
+export { convertPgError } from "./postgres-errors";
 
 export class ConnectorHost {
   private readonly drivers = new Map<string, ConnectorDriver>();
@@ -46,6 +57,12 @@ export class ConnectorHost {
     this.register(new HttpApiDriver());
     this.register(new S3Driver());
     this.register(new MysqlDriver());
+    this.register(new PostgresDriver());
+    this.register(new RedshiftDriver());
+    // The cloud-warehouse SDKs load inside open(), not here.
+    this.register(new ClickHouseDriver());
+    this.register(new BigQueryDriver());
+    this.register(new SnowflakeDriver());
     for (const d of options.drivers ?? []) this.register(d);
   }
 

@@ -25,7 +25,6 @@
  */
 import { Readable } from "node:stream";
 import type { Connection, ResultSetHeader } from "mysql2/promise";
-import type { PolicyLimits } from "../../policies";
 import { TauError } from "../../server/contract";
 import { convertMysqlError } from "./mysql-errors";
 import { describeColumns, parseMysqlTable, type DescribedColumn, type MysqlTable } from "./mysql-tables";
@@ -37,7 +36,6 @@ type Row = Record<string, unknown>;
 
 /** What the loader needs from a connector handle (implemented by MysqlConnector). */
 export interface MysqlSession {
-  readonly limits: PolicyLimits;
   /** "auto" picks LOAD DATA LOCAL when the server allows it; the others force a path (benchmarks, tests). */
   bulkPath: BulkPath;
   conn(): Promise<Connection>;
@@ -135,7 +133,7 @@ async function appendRows(
   if (added.length > 0) await addColumns(s, table, added);
   await s.run("START TRANSACTION");
   try {
-    const n = await writeRows(s, table.sql, table, columns, first, it, new Set());
+    const n = await writeRows(s, table.sql, table, columns, first, it);
     await s.run("COMMIT", table.text);
     return n;
   } catch (err) {
@@ -165,7 +163,7 @@ async function replaceRows(
     await s.run("START TRANSACTION");
     let n: number;
     try {
-      n = await writeRows(s, fresh.sql, table, columns, first, it, new Set());
+      n = await writeRows(s, fresh.sql, table, columns, first, it);
       await s.run("COMMIT", table.text);
     } catch (err) {
       await s.run("ROLLBACK").catch(() => undefined);
@@ -209,7 +207,7 @@ async function upsertRows(
   try {
     await s.run("START TRANSACTION");
     try {
-      const n = await writeRows(s, stage.sql, table, columns, first, it, new Set(keys));
+      const n = await writeRows(s, stage.sql, table, columns, first, it);
       const names = columns.map((c) => quoteIdent(c.sqlName)).join(", ");
       const others = columns.filter((c) => !c.isKey).map((c) => `${quoteIdent(c.sqlName)} = VALUES(${quoteIdent(c.sqlName)})`);
       // With only key columns there is nothing to update; assigning a key to itself keeps the row.
@@ -290,13 +288,25 @@ async function writeRows(
   columns: PlannedColumn[],
   first: Row[],
   it: AsyncIterator<Row[]>,
-  keys: Set<string>,
 ): Promise<number> {
   const c = await s.conn();
   const info = await serverInfoOf(s, c);
   const useInfile = s.bulkPath === "infile" || (s.bulkPath === "auto" && info.localInfile);
-  return useInfile ? writeInfile(s, c, targetSql, table, columns, first, it, keys) : writeInserts(s, c, info.maxPacket, targetSql, table, columns, first, it, keys);
+  if (!useInfile) return writeInserts(s, c, info.maxPacket, targetSql, table, columns, first, it);
+  const state = { started: false };
+  try {
+    return await writeInfile(s, c, targetSql, table, columns, first, it, state);
+  } catch (err) {
+    // The server refused LOAD DATA LOCAL before reading any row (local_infile off for this client, or a
+    // proxy that does not pass it): remember that, and send the same rows as INSERTs instead.
+    const code = err instanceof TauError ? err.details.mysqlCode : undefined;
+    if (s.bulkPath !== "auto" || state.started || typeof code !== "string" || !INFILE_REFUSED.has(code)) throw err;
+    info.localInfile = false;
+    return writeInserts(s, c, info.maxPacket, targetSql, table, columns, first, it);
+  }
 }
+
+const INFILE_REFUSED = new Set(["ER_NOT_ALLOWED_COMMAND", "ER_LOAD_INFILE_CAPABILITY_DISABLED", "ER_CLIENT_LOCAL_FILES_DISABLED", "ER_OPTION_PREVENTS_STATEMENT"]);
 
 async function serverInfoOf(s: MysqlSession, c: Connection): Promise<{ localInfile: boolean; maxPacket: number }> {
   let info = serverInfo.get(c);
@@ -316,7 +326,7 @@ async function writeInfile(
   columns: PlannedColumn[],
   first: Row[],
   it: AsyncIterator<Row[]>,
-  keys: Set<string>,
+  state: { started: boolean },
 ): Promise<number> {
   let count = 0;
   let sourceError: unknown = null;
@@ -324,6 +334,7 @@ async function writeInfile(
   const encoders = columns.map((col) => tsvEncoder(col.cls, col.target.type));
   const width = names.length;
   async function* chunks(): AsyncGenerator<Buffer> {
+    state.started = true;
     try {
       let batch: Row[] | null = first;
       let offset = 0;
@@ -385,7 +396,6 @@ async function writeInserts(
   columns: PlannedColumn[],
   first: Row[],
   it: AsyncIterator<Row[]>,
-  keys: Set<string>,
 ): Promise<number> {
   const limit = Math.max(16 << 10, Math.min(MAX_INSERT_BYTES, maxPacket - 4096));
   const prefix = `INSERT INTO ${targetSql} (${columns.map((col) => quoteIdent(col.sqlName)).join(", ")}) VALUES `;

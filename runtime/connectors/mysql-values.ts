@@ -301,7 +301,7 @@ export function quoteIdent(name: string): string {
  * with a zone and is sent as UTC DATETIME text, which MySQL compares correctly with the session at +00:00.
  */
 export function formatSql(sql: string, params: readonly unknown[]): string {
-  if (params.length === 0) return sql;
+  if (params.length === 0 && sql.indexOf("?") < 0) return sql;
   let out = "";
   let p = 0;
   let i = 0;

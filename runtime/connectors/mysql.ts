@@ -265,8 +265,10 @@ export class MysqlConnector implements StreamingConnector, LoadingConnector, Mys
       throw new TauError("TAU_E_CONNECTOR_CLOSED");
     }
     const id = ++cursorIds;
-    const cursor = new MysqlCursor(coreOf(connection), text, size, sql, () => {
+    const cursor: MysqlCursor = new MysqlCursor(coreOf(connection), text, size, sql, async () => {
       this.cursors.delete(id);
+      // Dropping the socket alone can leave the server producing rows until a write times out: kill it.
+      if (!cursor.finished) await killThread(this.target, coreOf(connection).threadId, "CONNECTION");
       connection.destroy();
     });
     this.cursors.set(id, cursor);
@@ -289,14 +291,14 @@ export class MysqlConnector implements StreamingConnector, LoadingConnector, Mys
 
   // ── MysqlSession (what mysql-load.ts uses) ──────────────────────────────────────────────────────────
 
-  get limits(): ConnectorContext["limits"] {
-    return this.ctx.limits;
-  }
-
-  /** The main connection; reconnects when a fatal error dropped it. */
+  /**
+   * The main connection; reconnects when a fatal error dropped it. While the handle closes, a load in flight
+   * still gets the connection for its cleanup (ROLLBACK, dropping its side table).
+   */
   async conn(): Promise<Connection> {
+    if (this.connection) return this.connection;
     if (this.closed) throw new TauError("TAU_E_CONNECTOR_CLOSED");
-    if (!this.connection) this.connection = await connectMysql(this.target);
+    this.connection = await connectMysql(this.target);
     return this.connection;
   }
 
@@ -387,9 +389,22 @@ export class MysqlConnector implements StreamingConnector, LoadingConnector, Mys
     const text = formatParams(sql, paramsArg);
     const c = await this.conn();
     try {
-      const [result] = await c.query(text);
-      if (Array.isArray(result)) return { rowsAffected: null };
-      return { rowsAffected: (result as ResultSetHeader).affectedRows ?? null };
+      // Through the core query so that rows of a SELECT run by execute are dropped as they arrive, not held.
+      const header = await new Promise<ResultSetHeader | null>((resolve, reject) => {
+        let rows = false;
+        let result: ResultSetHeader | null = null;
+        coreOf(c)
+          .query({ sql: text })
+          .on("fields", () => {
+            rows = true;
+          })
+          .on("result", (r) => {
+            if (!rows) result = r as unknown as ResultSetHeader;
+          })
+          .on("error", reject)
+          .on("end", () => resolve(result));
+      });
+      return { rowsAffected: header ? (header.affectedRows ?? null) : null };
     } catch (err) {
       this.noteFailure(err);
       throw convertMysqlError(err, { sql });
@@ -423,18 +438,27 @@ export class MysqlConnector implements StreamingConnector, LoadingConnector, Mys
   private async killRunningQuery(): Promise<void> {
     const threadId = this.connection ? coreOf(this.connection).threadId : null;
     if (threadId === null) return;
-    try {
-      const side = await connectMysql({ ...this.target, connectTimeoutMs: Math.min(this.target.connectTimeoutMs, 3000) });
-      try {
-        await side.query(`KILL QUERY ${Number(threadId)}`);
-      } finally {
-        side.destroy();
-      }
-    } catch {
+    if (!(await killThread(this.target, threadId, "QUERY"))) {
       // Could not kill it: drop the connection instead (the server notices at its next write).
       this.connection?.destroy();
       this.connection = null;
     }
+  }
+}
+
+/** `KILL QUERY|CONNECTION id` from a short-lived side connection; false when it could not be done. */
+async function killThread(target: MysqlTarget, threadId: number | null, what: "QUERY" | "CONNECTION"): Promise<boolean> {
+  if (threadId === null) return false;
+  try {
+    const side = await connectMysql({ ...target, connectTimeoutMs: Math.min(target.connectTimeoutMs, 3000) });
+    try {
+      await side.query(`KILL ${what} ${Number(threadId)}`);
+      return true;
+    } finally {
+      side.destroy();
+    }
+  } catch {
+    return false;
   }
 }
 
@@ -454,7 +478,7 @@ export class MysqlCursor implements RowCursor {
     sqlText: string,
     private readonly batchSize: number,
     private readonly sqlForErrors: string,
-    private readonly onClose: (() => void) | null,
+    private readonly onClose: (() => Promise<void>) | null,
   ) {
     let convert = rowConverter(undefined);
     core
@@ -527,8 +551,8 @@ export class MysqlCursor implements RowCursor {
     if (this.closed) return;
     this.closed = true;
     this.buffer.length = 0;
-    if (this.onClose) this.onClose();
     this.signal();
+    if (this.onClose) await this.onClose().catch(() => undefined);
   }
 
   private signal(): void {

@@ -6,7 +6,7 @@
  * its servername, so certificates are verified against the name the pipeline wrote.
  */
 import { lookup } from "node:dns/promises";
-import { isIP } from "node:net";
+import { createConnection, isIP } from "node:net";
 import type { ConnectionOptions as TlsOptions } from "node:tls";
 import { Client, type ClientConfig } from "pg";
 import { parse as parseDsn } from "pg-connection-string";
@@ -209,31 +209,28 @@ export async function connectPg(target: CheckedPgTarget): Promise<Client> {
 }
 
 /**
- * Asks the server to cancel the statement `client` is running (a CancelRequest on a new connection to the
- * same checked address). Best effort; never rejects.
+ * Asks the server to cancel the statement `client` is running: a CancelRequest (protocol message 80877102
+ * with the backend's pid and secret key) on a new plain TCP connection to the same checked address. Best
+ * effort; never rejects.
  */
 export async function cancelPgQuery(client: Client, target: CheckedPgTarget): Promise<void> {
-  const internal = client as unknown as { processID?: number; secretKey?: number; activeQuery?: unknown };
-  if (!internal.activeQuery || internal.processID === undefined) return;
+  const internal = client as unknown as { processID?: number | null; secretKey?: number | null; _activeQuery?: unknown };
+  if (!internal._activeQuery || typeof internal.processID !== "number" || typeof internal.secretKey !== "number") return;
+  const message = Buffer.alloc(16);
+  message.writeInt32BE(16, 0);
+  message.writeInt32BE(80877102, 4);
+  message.writeInt32BE(internal.processID, 8);
+  message.writeInt32BE(internal.secretKey, 12);
   await new Promise<void>((resolve) => {
-    const canceller = new Client({ host: target.addresses[0], port: target.port, ssl: target.ssl === false ? false : target.ssl });
-    canceller.on("error", () => undefined);
-    const done = (): void => resolve();
-    const timer = setTimeout(done, 2000);
-    try {
-      (canceller as unknown as { cancel(c: Client, q: unknown): void }).cancel(client, internal.activeQuery);
-      const con = (canceller as unknown as { connection: NodeJS.EventEmitter }).connection;
-      con.once("end", () => {
-        clearTimeout(timer);
-        done();
-      });
-      con.once("error", () => {
-        clearTimeout(timer);
-        done();
-      });
-    } catch {
+    const socket = createConnection({ host: target.addresses[0], port: target.port });
+    const done = (): void => {
       clearTimeout(timer);
-      done();
-    }
+      socket.destroy();
+      resolve();
+    };
+    const timer = setTimeout(done, 2000);
+    socket.on("connect", () => socket.end(message));
+    socket.on("close", done);
+    socket.on("error", done);
   });
 }

@@ -27,6 +27,7 @@ interface QueryInternals {
 const queryProto = Query.prototype as unknown as {
   handlePortalSuspended(connection: PgConnectionLike): void;
   handleCommandComplete(msg: unknown, connection: PgConnectionLike): void;
+  handleError(err: unknown, connection: PgConnectionLike): void;
 };
 
 /** A pg Query that serialises its rows page by page and stops past a row or byte cap. */
@@ -35,6 +36,7 @@ class CappedQuery extends Query {
   rowsRead = 0;
   bytes = 2;
   overflow: TauError | null = null;
+  private synced = false;
 
   constructor(
     text: string,
@@ -77,13 +79,26 @@ class CappedQuery extends Query {
   handlePortalSuspended(connection: PgConnectionLike): void {
     this.flushPage();
     // Past the cap: end the portal instead of asking for the next page; the server drops the rest.
-    if (this.overflow) connection.sync();
-    else queryProto.handlePortalSuspended.call(this, connection);
+    if (this.overflow) {
+      this.synced = true;
+      connection.sync();
+    } else queryProto.handlePortalSuspended.call(this, connection);
   }
 
   handleCommandComplete(msg: unknown, connection: PgConnectionLike): void {
     this.flushPage();
+    this.synced = true; // pg sends Sync after CommandComplete in paged mode
     queryProto.handleCommandComplete.call(this, msg, connection);
+  }
+
+  handleError(err: unknown, connection: PgConnectionLike): void {
+    // In paged mode pg pipelines no Sync: without one the server never answers ReadyForQuery after an error
+    // and the connection hangs (pg-cursor does the same).
+    if (!this.synced) {
+      this.synced = true;
+      connection.sync();
+    }
+    queryProto.handleError.call(this, err, connection);
   }
 }
 

@@ -5,6 +5,14 @@
 import { TauError, type ErrorCode } from "../../server/contract";
 import { isNetworkError } from "./http-api-errors";
 
+/**
+ * What a converted s3 error names: the operation, the bucket and key, and where the client connected.
+ *
+ * @example
+ * ```ts
+ * const ctx: S3ErrorContext = { op: "read", bucket: "acme", key: "in/orders.csv", host: "acme.s3.eu-west-1.amazonaws.com", port: 443 };
+ * ```
+ */
 export interface S3ErrorContext {
   op: string;
   bucket: string;
@@ -42,7 +50,15 @@ const HINTS: Partial<Record<ErrorCode, string>> = {
   TAU_E_CONNECTOR_TIMEOUT: "S3 did not answer in time; retry.",
 };
 
-/** Converts anything the S3 client threw into a TauError. TauErrors pass through. */
+/**
+ * Converts anything the S3 client threw into a TauError. TauErrors pass through.
+ *
+ * @example
+ * ```ts
+ * try { await client.send(new GetObjectCommand({ Bucket, Key })); }
+ * catch (err) { throw convertS3Error(err, { op: "read", bucket: Bucket, key: Key, host, port }); } // NoSuchKey → TAU_E_CONNECTOR_UNKNOWN_OBJECT
+ * ```
+ */
 export function convertS3Error(err: unknown, ctx: S3ErrorContext): TauError {
   if (err instanceof TauError) return err;
   const e = (err ?? {}) as { name?: string; Code?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } };

@@ -7,9 +7,31 @@
 import { StringDecoder } from "node:string_decoder";
 import { TauError } from "../../server/contract";
 
+/**
+ * The row formats `s3` reads and writes.
+ *
+ * @example
+ * ```ts
+ * const format: RowFormat = formatFromKey("exports/a.parquet")?.format ?? "csv";
+ * ```
+ */
 export type RowFormat = "csv" | "jsonl" | "json" | "parquet";
+/**
+ * Every RowFormat, for validation.
+ *
+ * @example
+ * ```ts
+ * ROW_FORMATS.includes(value as RowFormat);
+ * ```
+ */
 export const ROW_FORMATS: readonly RowFormat[] = ["csv", "jsonl", "json", "parquet"];
 
+/**
+ * @example
+ * ```ts
+ * const tsv: CsvOptions = { header: true, delimiter: "\t" };
+ * ```
+ */
 export interface CsvOptions {
   /** First record holds the column names (default true); otherwise columns are column1, column2, … */
   header: boolean;
@@ -17,13 +39,51 @@ export interface CsvOptions {
   delimiter: string;
 }
 
+/**
+ * CSV defaults: a header row, comma-delimited.
+ *
+ * @example
+ * ```ts
+ * const options: CsvOptions = { ...DEFAULT_CSV, delimiter: ";" };
+ * ```
+ */
 export const DEFAULT_CSV: CsvOptions = { header: true, delimiter: "," };
 
+/**
+ * One row object.
+ *
+ * @example
+ * ```ts
+ * const row: Row = { id: "1", name: "Ada" };
+ * ```
+ */
 export type Row = Record<string, unknown>;
 
-/** The format a key's extension implies (`.csv`, `.tsv` → csv, `.jsonl`/`.ndjson` → jsonl, `.json`, `.parquet`/`.pq`), or null. */
+/**
+ * Whether a key names a gzip-compressed object (`….gz`): read through gunzip, written gzip-compressed.
+ *
+ * @example
+ * ```ts
+ * isGzipKey("exports/orders.csv.gz"); // true
+ * ```
+ */
+export function isGzipKey(key: string): boolean {
+  return /\.gz$/i.test(key);
+}
+
+/**
+ * The format a key's extension implies (`.csv`, `.tsv` → csv, `.jsonl`/`.ndjson` → jsonl, `.json`, `.parquet`/`.pq`;
+ * a trailing `.gz` is looked through), or null.
+ *
+ * @example
+ * ```ts
+ * formatFromKey("in/data.tsv");       // { format: "csv", delimiter: "\t" }
+ * formatFromKey("in/events.jsonl.gz"); // { format: "jsonl" }
+ * formatFromKey("in/readme.txt");     // null
+ * ```
+ */
 export function formatFromKey(key: string): { format: RowFormat; delimiter?: string } | null {
-  const ext = /\.([A-Za-z0-9]+)$/.exec(key)?.[1]?.toLowerCase();
+  const ext = /\.([A-Za-z0-9]+)$/.exec(key.replace(/\.gz$/i, ""))?.[1]?.toLowerCase();
   switch (ext) {
     case "csv":
       return { format: "csv" };
@@ -54,6 +114,15 @@ const QUOTE_IN_QUOTED = 3;
 /**
  * A push parser for CSV text. Unquoted empty fields are null; quoted ones (`""`) are empty strings; every other
  * value is the field's text (no type guessing). Blank lines are skipped.
+ *
+ * @example
+ * ```ts
+ * const records: (string | null)[][] = [];
+ * const parser = new CsvParser(",");
+ * parser.push('id,name\n1,"Ada, C', records);
+ * parser.push('ountess"\n', records);
+ * parser.end(records); // [["id", "name"], ["1", "Ada, Countess"]]
+ * ```
  */
 export class CsvParser {
   private state = START;
@@ -173,7 +242,15 @@ export class CsvParser {
   }
 }
 
-/** Turns CSV records into row objects (header names, or column1…). */
+/**
+ * Turns CSV records into row objects (header names, or column1…).
+ *
+ * @example
+ * ```ts
+ * const rows: Row[] = [];
+ * new CsvRows({ header: true, delimiter: "," }).add([["id", "name"], ["1", "Ada"]], rows); // [{ id: "1", name: "Ada" }]
+ * ```
+ */
 export class CsvRows {
   private names: string[] | null = null;
   private recordNo = 0;
@@ -214,6 +291,11 @@ function headerNames(rec: (string | null)[]): string[] {
 /**
  * Reads rows from a byte stream in batches of about `batchSize` rows. csv and jsonl stream; json is parsed whole
  * (its size is capped by `maxJsonBytes`). Parquet is not handled here.
+ *
+ * @example
+ * ```ts
+ * for await (const batch of rowBatches(createReadStream("orders.csv"), "csv", DEFAULT_CSV, 10_000, 64 << 20)) console.log(batch.length);
+ * ```
  */
 export async function* rowBatches(
   body: AsyncIterable<Uint8Array>,
@@ -300,7 +382,14 @@ export async function* rowBatches(
   }
 }
 
-/** The columns of `rows` in first-seen order. */
+/**
+ * The columns of `rows` in first-seen order.
+ *
+ * @example
+ * ```ts
+ * columnsOf([{ a: 1 }, { b: 2, a: 3 }]); // ["a", "b"]
+ * ```
+ */
 export function columnsOf(rows: readonly Row[]): string[] {
   const seen = new Set<string>();
   for (const row of rows) for (const k of Object.keys(row)) seen.add(k);
@@ -315,7 +404,14 @@ function csvField(value: unknown, delimiter: string): string {
   return text;
 }
 
-/** Rows as CSV text (LF line ends, a header row unless `header` is false). Nested values are written as JSON. */
+/**
+ * Rows as CSV text (LF line ends, a header row unless `header` is false). Nested values are written as JSON.
+ *
+ * @example
+ * ```ts
+ * writeCsv([{ id: 1, name: "Ada, Countess" }], DEFAULT_CSV); // 'id,name\n1,"Ada, Countess"\n'
+ * ```
+ */
 export function writeCsv(rows: readonly Row[], options: CsvOptions): string {
   const columns = columnsOf(rows);
   const lines: string[] = [];
@@ -324,7 +420,14 @@ export function writeCsv(rows: readonly Row[], options: CsvOptions): string {
   return lines.length === 0 ? "" : `${lines.join("\n")}\n`;
 }
 
-/** Rows as JSON lines. */
+/**
+ * Rows as JSON lines.
+ *
+ * @example
+ * ```ts
+ * writeJsonl([{ a: 1 }, { a: 2 }]); // '{"a":1}\n{"a":2}\n'
+ * ```
+ */
 export function writeJsonl(rows: readonly Row[]): string {
   let out = "";
   for (const row of rows) out += `${JSON.stringify(row)}\n`;

@@ -34,7 +34,14 @@ function parquetInvalid(err: unknown, where: string): TauError {
   return new TauError("TAU_E_CONNECTOR_DATA_INVALID", `s3: cannot ${where} Parquet: ${message.slice(0, 300)}`, { kind: "s3", format: "parquet", where });
 }
 
-/** Reads a Parquet file as batches of row objects (dates and timestamps as ISO text, as extract returns them). */
+/**
+ * Reads a Parquet file as batches of row objects (dates and timestamps as ISO text, as extract returns them).
+ *
+ * @example
+ * ```ts
+ * for await (const batch of parquetBatches("/tmp/tau-s3-x/object.parquet", 10_000)) rows.push(...batch);
+ * ```
+ */
 export async function* parquetBatches(file: string, batchSize: number): AsyncGenerator<Row[]> {
   const instance = await DuckDBInstance.create(":memory:", { threads: "1" });
   let connection: DuckDBConnection | null = null;
@@ -70,7 +77,14 @@ export async function* parquetBatches(file: string, batchSize: number): AsyncGen
   }
 }
 
-/** Writes `rows` to `file` as Parquet (`scratch` is a temp file path for the JSON lines staging). */
+/**
+ * Writes `rows` to `file` as Parquet (`scratch` is a temp file path for the JSON lines staging).
+ *
+ * @example
+ * ```ts
+ * await writeParquet([{ id: 1, at: "2026-01-01T00:00:00Z" }], join(dir, "out.parquet"), join(dir, "rows.jsonl"));
+ * ```
+ */
 export async function writeParquet(rows: readonly Row[], file: string, scratch: string): Promise<void> {
   if (rows.length === 0) {
     throw new TauError("TAU_E_CONNECTOR_ARGS_INVALID", "s3: a Parquet object needs at least one row (its columns and types come from the rows).", { kind: "s3", format: "parquet" });

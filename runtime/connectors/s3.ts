@@ -17,17 +17,27 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
+import zlib from "node:zlib";
 import { TauError } from "../../server/contract";
-import { bareHost, pinnedLookup, portOf, resolveEgress, type CheckedTarget } from "./http-api-transport";
+import { pinnedLookup, resolveEgress, type CheckedTarget } from "./http-api-transport";
 import { convertS3Error } from "./s3-errors";
-import { DEFAULT_CSV, ROW_FORMATS, formatFromKey, rowBatches, writeCsv, writeJsonl, type CsvOptions, type Row, type RowFormat } from "./s3-formats";
+import { isGzipKey, rowBatches, writeCsv, writeJsonl, type Row, type RowFormat } from "./s3-formats";
+import { argsInvalid, compileS3Options, isObject, parseFormat, parseKey, parseRead, type CompiledS3Options, type ReadRequest } from "./s3-options";
 import { parquetBatches, writeParquet } from "./s3-parquet";
 import { RawJson, type ConnectorContext, type ConnectorDriver, type HostConnector, type RowCursor, type StreamingConnector } from "./types";
 
+/**
+ * The connector kind the guest opens (`s3({…})`) and policies name.
+ *
+ * @example
+ * ```ts
+ * const allowed = checkConnector(policy, S3_KIND) === null;
+ * ```
+ */
 export const S3_KIND = "s3";
+export { compileS3Options, type CompiledS3Options } from "./s3-options";
 type S3Sdk = typeof import("@aws-sdk/client-s3");
 
-const OPTION_KEYS = ["bucket", "region", "endpoint", "forcePathStyle", "accessKeyId", "secretAccessKey", "sessionToken"];
 const CONTENT_TYPES: Record<RowFormat, string> = {
   csv: "text/csv; charset=utf-8",
   jsonl: "application/x-ndjson",
@@ -36,79 +46,15 @@ const CONTENT_TYPES: Record<RowFormat, string> = {
 };
 const DEFAULT_BATCH = 10_000;
 
-function argsInvalid(message: string, details: Record<string, unknown> = {}): TauError {
-  return new TauError("TAU_E_CONNECTOR_ARGS_INVALID", `s3: ${message}`, { kind: S3_KIND, ...details });
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function optString(v: unknown, what: string): string | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "string" || v === "") throw argsInvalid(`${what} must be a non-empty string.`, { option: what });
-  return v;
-}
-
-/** s3 options after validation. */
-export interface CompiledS3Options {
-  bucket: string;
-  region: string;
-  endpoint: URL | null;
-  forcePathStyle: boolean;
-  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-  /** The host and port the client connects to (what the egress policy is checked for). */
-  connectHost: string;
-  port: number;
-}
-
-/** Validates and defaults s3's options. `forcePathStyle` defaults to true with a custom endpoint (MinIO, s3rver, R2). */
-export function compileS3Options(options: Record<string, unknown>): CompiledS3Options {
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.includes(key)) throw argsInvalid(`there is no option '${key.slice(0, 60)}' (options: ${OPTION_KEYS.join(", ")}).`, { option: key.slice(0, 60) });
-  }
-  const bucket = optString(options.bucket, "bucket");
-  if (bucket === undefined || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
-    throw argsInvalid("bucket must be an S3 bucket name (3–63 lowercase letters, digits, '.', '-').", { option: "bucket" });
-  }
-  const region = optString(options.region, "region") ?? "us-east-1";
-  if (!/^[a-z0-9-]+$/.test(region)) throw argsInvalid("region must look like us-east-1.", { option: "region" });
-  const rawEndpoint = optString(options.endpoint, "endpoint");
-  let endpoint: URL | null = null;
-  if (rawEndpoint !== undefined) {
-    try {
-      endpoint = new URL(rawEndpoint);
-    } catch {
-      throw argsInvalid("endpoint must be a URL such as https://minio.internal:9000.", { option: "endpoint" });
-    }
-    if (endpoint.protocol !== "http:" && endpoint.protocol !== "https:") throw argsInvalid("endpoint must be an http or https URL.", { option: "endpoint" });
-    if (endpoint.username !== "" || endpoint.password !== "") throw argsInvalid("endpoint must not carry credentials.", { option: "endpoint" });
-  }
-  if (options.forcePathStyle !== undefined && options.forcePathStyle !== null && typeof options.forcePathStyle !== "boolean") {
-    throw argsInvalid("forcePathStyle must be a boolean.", { option: "forcePathStyle" });
-  }
-  const forcePathStyle = (options.forcePathStyle as boolean | undefined | null) ?? endpoint !== null;
-  const accessKeyId = optString(options.accessKeyId, "accessKeyId");
-  const secretAccessKey = optString(options.secretAccessKey, "secretAccessKey");
-  const sessionToken = optString(options.sessionToken, "sessionToken");
-  if (accessKeyId === undefined || secretAccessKey === undefined) {
-    throw argsInvalid('accessKeyId and secretAccessKey are required, e.g. s3({ bucket, accessKeyId: ctx.secret("AWS_ACCESS_KEY_ID"), secretAccessKey: ctx.secret("AWS_SECRET_ACCESS_KEY") }).', {
-      option: accessKeyId === undefined ? "accessKeyId" : "secretAccessKey",
-    });
-  }
-  const baseHost = endpoint ? bareHost(endpoint.hostname) : `s3.${region}.amazonaws.com`;
-  if (!forcePathStyle && bucket.includes(".")) throw argsInvalid("a bucket name with dots needs forcePathStyle: true.", { option: "forcePathStyle" });
-  return {
-    bucket,
-    region,
-    endpoint,
-    forcePathStyle,
-    credentials: sessionToken === undefined ? { accessKeyId, secretAccessKey } : { accessKeyId, secretAccessKey, sessionToken },
-    connectHost: forcePathStyle ? baseHost : `${bucket}.${baseHost}`,
-    port: endpoint ? portOf(endpoint) : 443,
-  };
-}
-
+/**
+ * The `s3` driver the ConnectorHost registers; loads @aws-sdk/client-s3 on first open.
+ *
+ * @example
+ * ```ts
+ * const bucket = await new S3Driver().open({ bucket: "acme", region: "eu-west-1", accessKeyId, secretAccessKey }, ctx);
+ * const objects = await bucket.call("list", ["exports/"]);
+ * ```
+ */
 export class S3Driver implements ConnectorDriver {
   readonly kind = S3_KIND;
 
@@ -143,12 +89,15 @@ export class S3Driver implements ConnectorDriver {
   }
 }
 
-interface ReadRequest {
-  key: string;
-  format: RowFormat;
-  csv: CsvOptions;
-}
-
+/**
+ * An open `s3` handle: `list`, `read`, `write`, `delete`, and `openCursor` for `stream()`.
+ *
+ * @example
+ * ```ts
+ * await bucket.call("write", ["out/rows.parquet", [{ id: 1 }], {}]);
+ * const rows = JSON.parse(((await bucket.call("read", ["out/rows.parquet", {}])) as RawJson).text);
+ * ```
+ */
 export class S3Connector implements StreamingConnector {
   readonly kind = S3_KIND;
   private closed = false;
@@ -262,25 +211,34 @@ export class S3Connector implements StreamingConnector {
     const body = res.Body;
     if (!body) throw new TauError("TAU_E_CONNECTOR_DATA_INVALID", `s3: s3://${this.o.bucket}/${req.key} came back without a body.`, { kind: S3_KIND, key: req.key });
     const ctx = { op: "read", bucket: this.o.bucket, key: req.key, host: this.target.host, port: this.target.port };
+    const source: Readable = isGzipKey(req.key) ? gunzipped(body) : body;
     if (req.format === "parquet") {
-      const dir = await mkdtemp(join(tmpdir(), "tau-s3-"));
+      let dir: string;
+      try {
+        dir = await mkdtemp(join(tmpdir(), "tau-s3-"));
+      } catch (err) {
+        body.destroy();
+        throw new TauError("TAU_E_CONNECTOR_IO", `s3: cannot create a temp folder for the Parquet object (${(err as NodeJS.ErrnoException).code ?? "error"}).`, { kind: S3_KIND });
+      }
       try {
         const file = join(dir, "object.parquet");
         try {
-          await pipeline(body, createWriteStream(file));
+          await pipeline(source, createWriteStream(file));
         } catch (err) {
-          throw convertS3Error(err, ctx);
+          throw convertReadError(err, ctx);
         }
         yield* parquetBatches(file, batchSize);
       } finally {
+        body.destroy();
         await rm(dir, { recursive: true, force: true });
       }
       return;
     }
     try {
-      yield* rowBatches(guardStream(body, ctx), req.format, req.csv, batchSize, this.ctx.limits.bridgeBytes);
+      yield* rowBatches(guardStream(source, ctx), req.format, req.csv, batchSize, this.ctx.limits.bridgeBytes);
     } finally {
       body.destroy();
+      if (source !== body) source.destroy();
     }
   }
 
@@ -333,7 +291,9 @@ export class S3Connector implements StreamingConnector {
     } else {
       body = Buffer.from(format === "csv" ? writeCsv(rows, csv) : format === "jsonl" ? writeJsonl(rows) : JSON.stringify(rows), "utf8");
     }
-    await this.send(new this.sdk.PutObjectCommand({ Bucket: this.o.bucket, Key: key, Body: body, ContentType: CONTENT_TYPES[format] }), "write", key);
+    const gzip = isGzipKey(key);
+    if (gzip) body = zlib.gzipSync(body);
+    await this.send(new this.sdk.PutObjectCommand({ Bucket: this.o.bucket, Key: key, Body: body, ContentType: gzip ? "application/gzip" : CONTENT_TYPES[format] }), "write", key);
     return { key, rows: rows.length, bytes: body.length };
   }
 
@@ -354,44 +314,27 @@ export class S3Connector implements StreamingConnector {
   }
 }
 
+/** The object's bytes through gunzip (a body failure fails the gunzip stream too). */
+function gunzipped(body: Readable): Readable {
+  const gunzip = zlib.createGunzip();
+  body.on("error", (err) => gunzip.destroy(err));
+  return body.pipe(gunzip);
+}
+
+/** A failure while an object's bytes are read: corrupt gzip is a data error, the rest goes through the S3 converter. */
+function convertReadError(err: unknown, ctx: Parameters<typeof convertS3Error>[1]): TauError {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (typeof code === "string" && code.startsWith("Z_")) {
+    return new TauError("TAU_E_CONNECTOR_DATA_INVALID", `s3: s3://${ctx.bucket}/${ctx.key ?? ""} is not valid gzip data.`, { kind: S3_KIND, format: "gzip", where: ctx.key ?? "" });
+  }
+  return convertS3Error(err, ctx);
+}
+
 /** A body stream whose socket failures become Tau codes (they surface while the rows are parsed). */
 async function* guardStream(body: Readable, ctx: Parameters<typeof convertS3Error>[1]): AsyncGenerator<Uint8Array> {
   try {
     for await (const chunk of body) yield chunk as Uint8Array;
   } catch (err) {
-    throw convertS3Error(err, ctx);
+    throw convertReadError(err, ctx);
   }
 }
-
-function parseKey(v: unknown): string {
-  if (typeof v !== "string" || v === "" || Buffer.byteLength(v) > 1024) throw argsInvalid("the key must be a non-empty string of at most 1024 bytes.", { argument: "key" });
-  return v;
-}
-
-function parseFormat(key: string, optsArg: unknown, method: "read" | "write" | "stream"): { format: RowFormat; csv: CsvOptions } {
-  const opts = optsArg === undefined || optsArg === null ? {} : optsArg;
-  if (!isObject(opts)) throw argsInvalid(`${method}: options must be an object like { format: "csv" }.`);
-  for (const k of Object.keys(opts)) if (k !== "format" && k !== "csv") throw argsInvalid(`${method} has no option '${k.slice(0, 60)}' (format, csv).`);
-  const implied = formatFromKey(key);
-  const format = opts.format ?? implied?.format;
-  if (format === undefined) {
-    throw argsInvalid(`cannot tell the format of ${JSON.stringify(key.slice(0, 200))} from its extension; pass { format: "csv" | "jsonl" | "json" | "parquet" }.`, { argument: "format" });
-  }
-  if (!ROW_FORMATS.includes(format as RowFormat)) throw argsInvalid(`format must be one of ${ROW_FORMATS.join(", ")}.`, { argument: "format" });
-  const csvOpts = opts.csv === undefined || opts.csv === null ? {} : opts.csv;
-  if (!isObject(csvOpts)) throw argsInvalid("csv options must be an object like { header: true, delimiter: \",\" }.");
-  for (const k of Object.keys(csvOpts)) if (k !== "header" && k !== "delimiter") throw argsInvalid(`csv has no option '${k.slice(0, 60)}' (header, delimiter).`);
-  const header = csvOpts.header ?? DEFAULT_CSV.header;
-  if (typeof header !== "boolean") throw argsInvalid("csv.header must be a boolean.");
-  const delimiter = csvOpts.delimiter ?? (opts.format === undefined ? implied?.delimiter : undefined) ?? DEFAULT_CSV.delimiter;
-  if (typeof delimiter !== "string" || delimiter.length !== 1 || delimiter === '"' || delimiter === "\n" || delimiter === "\r") {
-    throw argsInvalid("csv.delimiter must be one character other than a quote or a line break.");
-  }
-  return { format: format as RowFormat, csv: { header, delimiter } };
-}
-
-function parseRead(keyArg: unknown, optsArg: unknown): ReadRequest {
-  const key = parseKey(keyArg);
-  return { key, ...parseFormat(key, optsArg, "read") };
-}
-

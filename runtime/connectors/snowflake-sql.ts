@@ -27,9 +27,19 @@ export interface SnowflakeTable {
 const BARE = /^[A-Za-z_][A-Za-z0-9_$]*$/;
 const BARE_UPPER = /^[A-Z_][A-Z0-9_$]*$/;
 
-/** An identifier as SQL: bare when Snowflake would store it exactly so (upper case), else quoted. */
+// Snowflake's reserved keywords: a column named ORDER must be quoted even though it is upper case.
+const RESERVED = new Set(
+  ("ACCOUNT ALL ALTER AND ANY AS BETWEEN BY CASE CAST CHECK COLUMN CONNECT CONNECTION CONSTRAINT CREATE CROSS CURRENT " +
+    "CURRENT_DATE CURRENT_TIME CURRENT_TIMESTAMP CURRENT_USER DATABASE DELETE DISTINCT DROP ELSE EXISTS FALSE FOLLOWING FOR " +
+    "FROM FULL GRANT GROUP GSCLUSTER HAVING ILIKE IN INCREMENT INNER INSERT INTERSECT INTO IS ISSUE JOIN LATERAL LEFT LIKE " +
+    "LOCALTIME LOCALTIMESTAMP MINUS NATURAL NOT NULL OF ON OR ORDER ORGANIZATION QUALIFY REGEXP REVOKE RIGHT RLIKE ROW ROWS " +
+    "SAMPLE SCHEMA SELECT SET SOME START TABLE TABLESAMPLE THEN TO TRIGGER TRUE TRY_CAST UNION UNIQUE UPDATE USING VALUES " +
+    "VIEW WHEN WHENEVER WHERE WITH").split(" "),
+);
+
+/** An identifier as SQL: bare when Snowflake would store it exactly so (upper case, not reserved), else quoted. */
 export function sfIdent(name: string): string {
-  return BARE_UPPER.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
+  return BARE_UPPER.test(name) && !RESERVED.has(name) ? name : `"${name.replace(/"/g, '""')}"`;
 }
 
 /** How a row field or a bare name folds onto a Snowflake column name. */
@@ -137,6 +147,12 @@ export function sfBindValue(value: unknown, family: TypeFamily): string | null {
 export function sfReadValue(value: unknown, type: string): unknown {
   if (value === null || value === undefined) return null;
   if (typeof value === "bigint") return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(value) : value.toString();
+  // With JS_TREAT_INTEGER_AS_BIGINT the client returns integers as `big-integer` objects.
+  if (type === "fixed" && typeof value === "object" && typeof (value as { toJSNumber?: unknown }).toJSNumber === "function") {
+    const text = String(value);
+    const n = Number(text);
+    return Number.isSafeInteger(n) ? n : text;
+  }
   if (value instanceof Date) {
     const d = value as Date & { getEpochSeconds?: () => number; getNanoSeconds?: () => number };
     if (type === "date") return new Date(d.getTime()).toISOString().slice(0, 10);

@@ -8,7 +8,7 @@ import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { checkEgress } from "../../policies";
 import { TauError } from "../../server/contract";
-import { RawJson, type ConnectorContext, type LoadRequest, type RowCursor, type RowSource } from "./types";
+import { RawJson, type ConnectorContext, type RowCursor } from "./types";
 
 export type Row = Record<string, unknown>;
 
@@ -61,61 +61,6 @@ export function requireParams(value: unknown): SqlScalar[] {
     if (typeof v === "number" && Number.isFinite(v)) return v;
     throw argsInvalid(`Query parameter ${i + 1} must be a string, number, boolean or null.`, { parameter: i + 1 });
   });
-}
-
-export function requireBatchSize(value: unknown, fallback = 1000): number {
-  if (value === undefined || value === null) return fallback;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 1_000_000) {
-    throw argsInvalid("batchSize must be an integer from 1 to 1000000.", { option: "batchSize" });
-  }
-  return value;
-}
-
-/** `load`'s options after validation: mode defaults to append; upsert needs mergeKey (string or string[]). */
-export function parseLoadRequest(value: unknown, kind: string): LoadRequest {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw argsInvalid('load(rows, options) needs options like { table: "analytics.orders", mode: "append" }.');
-  }
-  const o = value as Record<string, unknown>;
-  if (typeof o.table !== "string" || o.table === "") throw argsInvalid("load needs the target table as a non-empty string.", { option: "table" });
-  const mode = o.mode ?? "append";
-  if (mode !== "append" && mode !== "replace" && mode !== "upsert") {
-    throw argsInvalid(`${kind} load mode must be "append", "replace" or "upsert", got ${JSON.stringify(mode)}.`, { option: "mode" });
-  }
-  let mergeKey: string[] | null = null;
-  if (o.mergeKey !== undefined && o.mergeKey !== null) {
-    const keys = typeof o.mergeKey === "string" ? [o.mergeKey] : o.mergeKey;
-    if (!Array.isArray(keys) || keys.length === 0 || !keys.every((k) => typeof k === "string" && k !== "")) {
-      throw argsInvalid("mergeKey must be a column name or a non-empty array of column names.", { option: "mergeKey" });
-    }
-    mergeKey = [...new Set(keys as string[])];
-  }
-  if (mode === "upsert" && !mergeKey) {
-    throw argsInvalid('load mode "upsert" needs mergeKey: the column(s) that identify a row, e.g. { mode: "upsert", mergeKey: "id" }.', { option: "mergeKey" });
-  }
-  return { table: o.table, mode, mergeKey };
-}
-
-/** The guest's rows (already parsed JSON) as a one-batch RowSource, after checking each is an object. */
-export function rowsFromGuest(value: unknown): RowSource {
-  if (!Array.isArray(value)) {
-    if (typeof value === "object" && value !== null && "query" in value) {
-      throw argsInvalid("load(query) is resolved by the executor; this build of Tau did not resolve the query handle.");
-    }
-    throw argsInvalid("load(rows, options) needs rows as an array of objects.");
-  }
-  for (let i = 0; i < value.length; i++) {
-    const row = value[i];
-    if (typeof row !== "object" || row === null || Array.isArray(row)) {
-      throw argsInvalid(`Row ${i} is not an object; load takes an array of objects (one per row).`, { row: i });
-    }
-  }
-  const rows = value as Row[];
-  return {
-    async *[Symbol.asyncIterator]() {
-      if (rows.length > 0) yield rows;
-    },
-  };
 }
 
 export interface NamePart {
@@ -223,48 +168,6 @@ export class CallQueue {
   /** Resolves when everything queued so far has settled. */
   idle(): Promise<void> {
     return this.tail.then(() => undefined);
-  }
-}
-
-/**
- * Cursors a handle holds for the guest's `stream()` (`cursor.open` → `{cursor}`, `cursor.next` →
- * `{rows, done}`, `cursor.close`). Closing the handle closes them.
- */
-export class CursorTable {
-  private readonly cursors = new Map<number, RowCursor>();
-  private next = 1;
-
-  async open(cursor: Promise<RowCursor>): Promise<{ cursor: number }> {
-    const id = this.next++;
-    this.cursors.set(id, await cursor);
-    return { cursor: id };
-  }
-
-  async read(idArg: unknown): Promise<{ rows: Row[]; done: boolean }> {
-    const id = typeof idArg === "number" ? idArg : Number.NaN;
-    const cursor = this.cursors.get(id);
-    if (!cursor) throw new TauError("TAU_E_CONNECTOR_CLOSED", "The cursor is closed or unknown.");
-    const rows = await cursor.next();
-    if (rows === null) {
-      this.cursors.delete(id);
-      await cursor.close();
-      return { rows: [], done: true };
-    }
-    return { rows, done: false };
-  }
-
-  async close(idArg: unknown): Promise<Record<string, never>> {
-    const id = typeof idArg === "number" ? idArg : Number.NaN;
-    const cursor = this.cursors.get(id);
-    this.cursors.delete(id);
-    if (cursor) await cursor.close();
-    return {};
-  }
-
-  async closeAll(): Promise<void> {
-    const all = [...this.cursors.values()];
-    this.cursors.clear();
-    await Promise.all(all.map((c) => c.close()));
   }
 }
 

@@ -44,3 +44,8 @@ export {
   type S3WriteResult,
 } from "./connectors/s3";
 export { mysql, type MysqlConnector, type MysqlOptions, type MysqlSsl } from "./connectors/mysql";
+export { clickhouse, type ClickHouseConnector, type ClickHouseOptions } from "./connectors/clickhouse";
+export { bigquery, type BigQueryConnector, type BigQueryOptions } from "./connectors/bigquery";
+export { snowflake, type SnowflakeConnector, type SnowflakeOptions } from "./connectors/snowflake";
+export { postgres, type PostgresConnector, type PostgresOptions, type PostgresSsl } from "./connectors/postgres";
+export { redshift, type RedshiftConnector, type RedshiftOptions } from "./connectors/redshift";

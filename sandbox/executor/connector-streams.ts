@@ -143,12 +143,13 @@ export class RunCursors {
     const options = args[2] === undefined || args[2] === null ? {} : args[2];
     if (!isJsonObject(options)) throw argsInvalid("stream(sql, params, options): options must be an object like { batchSize: 10000 }.");
     const batchSize = options.batchSize === undefined ? DEFAULT_BATCH_SIZE : options.batchSize;
-    const max = Math.min(MAX_BATCH_SIZE, this.o.maxBatchRows);
-    if (typeof batchSize !== "number" || !Number.isInteger(batchSize) || batchSize < 1 || batchSize > max) {
-      throw argsInvalid(`batchSize must be an integer from 1 to ${max}.`, { option: "batchSize", max });
+    if (typeof batchSize !== "number" || !Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
+      throw argsInvalid(`batchSize must be an integer from 1 to ${MAX_BATCH_SIZE}.`, { option: "batchSize", max: MAX_BATCH_SIZE });
     }
     if (!isStreamingConnector(connector)) throw unsupported(connector.kind, "stream a query (stream())");
-    const entry = await this.register(handle, () => connector.openCursor(sql, params, Math.min(batchSize, this.o.maxBatchRows)));
+    // A batch is at most what one extract may bring into the isolate under the tenant's policy.
+    const rows = Math.min(batchSize, this.o.maxBatchRows);
+    const entry = await this.register(handle, () => connector.openCursor(sql, params, rows));
     return { cursor: this.idOf(entry) };
   }
 

@@ -156,7 +156,14 @@ export class GuestRuntime {
       let deliver: GuestEntry["deliver"] | null = null;
       const handlers: DispatchHandlers = {
         onAsync: (id) => {
-          if (typeof id === "number" && id !== 0) setImmediate(() => deliver?.applyIgnored(undefined, [id, ok], { arguments: { copy: true } }));
+          if (typeof id !== "number" || id === 0) return;
+          setImmediate(() => {
+            try {
+              deliver?.applyIgnored(undefined, [id, ok], { arguments: { copy: true } });
+            } catch {
+              // the warm-up isolate is gone
+            }
+          });
         },
         onSync: () => ok,
       };

@@ -79,11 +79,9 @@ describe("bigquery: reading", () => {
 
   it("stream pages through getQueryResults with maxResults and pageToken", async () => {
     const db = await connect();
-    const { cursor } = (await db.call("cursor.open", ["SELECT range AS n FROM range(2500)", [], { batchSize: 1000 }])) as { cursor: number };
+    const cursor = await db.openCursor("SELECT range AS n FROM range(2500)", [], 1000);
     const sizes: number[] = [];
-    for (;;) {
-      const { rows, done } = (await db.call("cursor.next", [cursor])) as { rows: unknown[]; done: boolean };
-      if (done) break;
+    for (let rows = await cursor.next(); rows !== null; rows = await cursor.next()) {
       sizes.push(rows.length);
     }
     expect(sizes).toEqual([1000, 1000, 500]);

@@ -7,7 +7,7 @@ import { createServer } from "node:net";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DEFAULT_LIMITS, LOCAL_POLICY, type Policy } from "../../policies";
 import { ClickHouseDriver, type ClickHouseConnector } from "../../runtime/connectors/clickhouse";
-import type { ConnectorContext, RawJson, RowCursor } from "../../runtime/connectors/types";
+import type { ConnectorContext, RawJson } from "../../runtime/connectors/types";
 import { FakeClickHouse } from "./fakes/clickhouse-server";
 
 let server: FakeClickHouse;
@@ -35,12 +35,6 @@ async function failure(p: Promise<unknown>): Promise<{ code: string; message: st
     return err as { code: string; message: string; details: Record<string, unknown> };
   }
   throw new Error("expected the call to fail");
-}
-
-async function drain(cursor: RowCursor): Promise<number[]> {
-  const sizes: number[] = [];
-  for (let b = await cursor.next(); b !== null; b = await cursor.next()) sizes.push(b.length);
-  return sizes;
 }
 
 beforeAll(async () => {
@@ -85,12 +79,10 @@ describe("clickhouse: reading", () => {
 
   it("stream reads a result batch by batch from the response stream", async () => {
     const db = await connect();
-    const { cursor } = (await db.call("cursor.open", ["SELECT number FROM numbers(2500)", [], { batchSize: 1000 }])) as { cursor: number };
+    const cursor = await db.openCursor("SELECT number FROM numbers(2500)", [], 1000);
     const sizes: number[] = [];
     let first: unknown = null;
-    for (;;) {
-      const { rows, done } = (await db.call("cursor.next", [cursor])) as { rows: Record<string, unknown>[]; done: boolean };
-      if (done) break;
+    for (let rows = await cursor.next(); rows !== null; rows = await cursor.next()) {
       first ??= rows[0];
       sizes.push(rows.length);
     }

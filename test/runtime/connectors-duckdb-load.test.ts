@@ -152,6 +152,40 @@ describe("duckdb_local schema evolution and type conflicts", () => {
   });
 });
 
+describe("duckdb_local append straight into an existing table", () => {
+  it("gives the same values as DuckDB's own casts from the staging table", async () => {
+    const db = await connect();
+    const cols = "id INTEGER, d DATE, ts TIMESTAMP, tz TIMESTAMPTZ, ok BOOLEAN, big BIGINT, x DOUBLE, s VARCHAR";
+    await db.call("execute", [`CREATE TABLE direct (${cols})`]);
+    // A column with a DEFAULT sends the load through the staging table and INSERT … SELECT.
+    await db.call("execute", [`CREATE TABLE staged (${cols}, pad INTEGER DEFAULT 0)`]);
+    const batch = [
+      { id: 1, d: "2024-02-29", ts: "2024-01-02T03:04:05.1234567Z", tz: "2024-01-02 03:04:05+02:00", ok: "true", big: "9007199254740993", x: "1.5", s: 7 },
+      { id: "2", d: "2024-03-01T23:00:00-05:00", ts: "2024-01-02 03:04", tz: "2024-01-02T03:04:05.5", ok: 0, big: -3, x: 2, s: { a: [1] } },
+      { id: 3, d: null, ts: "0099-12-31 23:59:59", tz: "2024-06-30", ok: false, big: null, x: -0.25, s: "plain" },
+    ];
+    await db.call("load", [batch, { table: "direct" }]);
+    await db.call("load", [batch, { table: "staged" }]);
+    expect(await rows(db, "SELECT * FROM direct ORDER BY id")).toEqual(await rows(db, "SELECT * EXCLUDE (pad) FROM staged ORDER BY id"));
+  });
+
+  it("a value the column cannot hold, or a key already there in a later batch, loads nothing", async () => {
+    const db = await connect();
+    await db.call("execute", ["CREATE TABLE small (id BIGINT PRIMARY KEY, level TINYINT, day DATE)"]);
+    await db.call("load", [[{ id: 1, level: 1, day: "2024-01-01" }], { table: "small" }]);
+    expect(await failure(db.call("load", [[{ id: 2, level: 300 }], { table: "small" }]))).toMatchObject({ code: "TAU_E_CONNECTOR_TYPE_MISMATCH", details: { column: "level" } });
+    expect(await failure(db.call("load", [[{ id: 2, day: "2024-02-30" }], { table: "small" }]))).toMatchObject({ code: "TAU_E_CONNECTOR_TYPE_MISMATCH", details: { column: "day" } });
+    const source: RowSource = {
+      async *[Symbol.asyncIterator]() {
+        yield Array.from({ length: 5000 }, (_, i) => ({ id: i + 10, level: 2 }));
+        yield [{ id: 1, level: 3 }];
+      },
+    };
+    expect((await failure(db.loadFrom(source, { table: "small", mode: "append", mergeKey: null }))).code).toBe("TAU_E_CONNECTOR_CONSTRAINT");
+    expect(await rows(db, "SELECT * FROM small")).toEqual([{ id: 1, level: 1, day: "2024-01-01" }]);
+  });
+});
+
 describe("duckdb_local replace", () => {
   it("replace with rows of another shape rebuilds the table atomically: a concurrent reader sees the old table or the new one", async () => {
     const writer = await connect();

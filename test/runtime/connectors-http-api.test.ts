@@ -1,5 +1,6 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import zlib from "node:zlib";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DEFAULT_LIMITS, LOCAL_POLICY, type Policy } from "../../policies";
 import { HttpApiConnector, HttpApiDriver, type ConnectorContext } from "../../runtime/connectors";
@@ -8,6 +9,7 @@ import { nextLink } from "../../runtime/connectors/http-api-pages";
 import { pinnedLookup } from "../../runtime/connectors/http-api-transport";
 
 interface Seen {
+  remotePort: number;
   method: string;
   url: URL;
   headers: http.IncomingHttpHeaders;
@@ -30,7 +32,7 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      const s: Seen = { method: req.method ?? "", url: new URL(req.url ?? "/", "http://x"), headers: req.headers, body: Buffer.concat(chunks).toString(), at: performance.now() };
+      const s: Seen = { remotePort: req.socket.remotePort ?? 0, method: req.method ?? "", url: new URL(req.url ?? "/", "http://x"), headers: req.headers, body: Buffer.concat(chunks).toString(), at: performance.now() };
       seen.push(s);
       handler(s, res);
     });
@@ -319,6 +321,37 @@ describe("http_api: retries, timeouts, rate limit, caps", () => {
     };
     const err = await failure(c.call("extract", ["/x"]));
     expect(err.code).toBe("TAU_E_CONNECTOR_RESPONSE_TOO_LARGE");
+  });
+});
+
+describe("http_api: compression and connections", () => {
+  it("gzip and brotli answers are decoded, and the byte cap counts decoded bytes (a small body cannot inflate past it)", async () => {
+    const records = Array.from({ length: 200 }, (_v, i) => ({ i, text: "the same text again" }));
+    handler = (req, res) => {
+      const gz = req.url.pathname.endsWith("/gz");
+      const body = gz ? zlib.gzipSync(JSON.stringify(records)) : zlib.brotliCompressSync(JSON.stringify(records));
+      res.writeHead(200, { "content-type": "application/json", "content-encoding": gz ? "gzip" : "br", "content-length": String(body.length) });
+      res.end(body);
+    };
+    const c = await connect();
+    expect(await c.call("extract", ["/gz"])).toEqual(records);
+    expect(await c.call("extract", ["/br"])).toEqual(records);
+    expect(seen[0].headers["accept-encoding"]).toContain("gzip");
+    const small = await connect({ maxResponseBytes: 2000 });
+    expect((await failure(small.call("extract", ["/gz"]))).code).toBe("TAU_E_CONNECTOR_RESPONSE_TOO_LARGE");
+    handler = (_req, res) => {
+      res.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" });
+      res.end("not gzip at all");
+    };
+    expect((await failure(c.call("extract", ["/bad"]))).code).toBe("TAU_E_CONNECTOR_DATA_INVALID");
+  });
+
+  it("requests of one connector reuse a kept-alive connection", async () => {
+    const c = await connect();
+    await c.call("extract", ["/a"]);
+    await c.call("extract", ["/b"]);
+    await c.call("extract", ["/c"]);
+    expect(new Set(seen.map((s) => s.remotePort)).size).toBe(1);
   });
 });
 

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_LIMITS, LOCAL_POLICY, type Policy } from "../../policies";
@@ -142,6 +143,20 @@ describe("s3: reading and writing rows", () => {
     const c = await connect({}, ctx({ ...LOCAL_POLICY, limits: { ...DEFAULT_LIMITS, extractRows: 10 } }));
     await c.call("write", ["cap/rows.jsonl", Array.from({ length: 11 }, (_v, i) => ({ i }))]);
     expect(await failure(c.call("read", ["cap/rows.jsonl"]))).toMatchObject({ code: "TAU_E_CONNECTOR_RESULT_TOO_LARGE", details: { limitRows: 10 } });
+  });
+
+  it("a .gz key is read through gunzip and written gzip-compressed; corrupt gzip is TAU_E_CONNECTOR_DATA_INVALID", async () => {
+    const c = await connect();
+    await putRaw("gz/in.csv.gz", gzipSync("a,b\n1,2\n"));
+    expect(await read(c, "gz/in.csv.gz")).toEqual([{ a: "1", b: "2" }]);
+    const rows = [{ id: 1 }, { id: 2 }];
+    const written = (await c.call("write", ["gz/out.jsonl.gz", rows])) as { bytes: number };
+    expect(await read(c, "gz/out.jsonl.gz")).toEqual(rows);
+    await c.call("write", ["gz/out.parquet.gz", rows]);
+    expect(await read(c, "gz/out.parquet.gz")).toEqual(rows);
+    expect(written.bytes).toBeGreaterThan(10);
+    await putRaw("gz/bad.csv.gz", "plain text, not gzip");
+    expect(await failure(c.call("read", ["gz/bad.csv.gz"]))).toMatchObject({ code: "TAU_E_CONNECTOR_DATA_INVALID", details: { format: "gzip" } });
   });
 
   it("a key without a known extension needs a format", async () => {

@@ -5,20 +5,22 @@
 import { DuckDBInstance } from "@duckdb/node-api";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LOCAL_POLICY } from "../../policies";
 import type { ExecutorPool } from "../../sandbox/pool";
 import { policyWith, runSource, tempDir } from "./helpers";
 import { buildPrivateExecutor, startPrivatePool, type PrivateBuild } from "./streams-build";
 
-const HEAD = `import { pipeline } from "tau";\nimport { duckdb_local } from "tau/connectors";\n`;
+const HEAD = `import { pipeline } from "tau";\nimport { duckdb_local, motherduck } from "tau/connectors";\n`;
 const file = (body: string): string => `${HEAD}export default pipeline({ name: "streams" }, async (ctx) => {\n${body}\n});\n`;
 
+const TOKEN = "md-test-token.abcdef0123456789";
 let b: PrivateBuild;
 let pool: ExecutorPool;
 const dir = tempDir("tau-streams-");
 
 beforeAll(async () => {
   b = await buildPrivateExecutor();
-  pool = await startPrivatePool(b);
+  pool = await startPrivatePool(b, 1, { MOTHERDUCK_TOKEN: TOKEN });
 }, 60_000);
 afterAll(async () => {
   await pool?.close();
@@ -26,8 +28,8 @@ afterAll(async () => {
   dir.remove();
 });
 
-async function run(body: string, limits: Parameters<typeof policyWith>[0] = {}): Promise<{ status: string; result?: any; error?: any }> {
-  const { outcome } = await runSource(pool, file(body), { dataDir: dir.path, policy: policyWith(limits) });
+async function run(body: string, limits: Parameters<typeof policyWith>[0] = {}, base = LOCAL_POLICY): Promise<{ status: string; result?: any; error?: any }> {
+  const { outcome } = await runSource(pool, file(body), { dataDir: dir.path, policy: policyWith(limits, base) });
   return outcome as { status: string; result?: any; error?: any };
 }
 
@@ -180,5 +182,22 @@ describe("load modes from a pipeline", () => {
     expect(outcome.status).toBe("succeeded");
     expect(outcome.result[0]).toMatchObject({ code: "TAU_E_CONNECTOR_ARGS_INVALID", message: expect.stringContaining("mergeKey") });
     expect(outcome.result[1]).toEqual({ code: "TAU_E_CONNECTOR_ARGS_INVALID", column: "key" });
+  });
+});
+
+describe("motherduck from a pipeline (no network here: no MotherDuck service is reached)", () => {
+  const body = `
+  await using md = motherduck({ database: "my_db", token: ctx.secret("MOTHERDUCK_TOKEN") });
+  await md.extract("SELECT 1");`;
+
+  it("the token comes from a secret; offline, the run fails with TAU_E_CONNECTOR_UNAVAILABLE and the token appears nowhere", async () => {
+    const outcome = await run(body, {}, { ...LOCAL_POLICY, egress: [{ host: "api.motherduck.com", ports: [443] }] });
+    expect(outcome).toMatchObject({ status: "failed", error: { code: "TAU_E_CONNECTOR_UNAVAILABLE" } });
+    expect(JSON.stringify(outcome)).not.toContain(TOKEN);
+  }, 30_000);
+
+  it("a policy without egress to api.motherduck.com refuses the open with TAU_E_POLICY_DENIED", async () => {
+    const outcome = await run(body, {}, { ...LOCAL_POLICY, egress: [{ host: "db.internal" }] });
+    expect(outcome).toMatchObject({ status: "failed", error: { code: "TAU_E_POLICY_DENIED" } });
   });
 });

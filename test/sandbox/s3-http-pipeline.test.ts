@@ -3,7 +3,7 @@
  * real executor processes, talking to s3rver and a loopback HTTP server. The executor and guest runtime are
  * bundled from the working tree into a private folder (not dist/, which other suites read while they run).
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -19,12 +19,17 @@ import { runSource, tempDir } from "./helpers";
 const S3rver = require("s3rver") as new (options: Record<string, unknown>) => { run(): Promise<{ port: number }>; close(): Promise<void> };
 
 const ROOT = join(__dirname, "..", "..");
+
+function mkdirp(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
 const SECRET_TOKEN = "tok-e2e-9f8e7d6c5b4a";
 
 describe("s3 and http_api pipelines in the sandbox", () => {
   const data = tempDir("tau-s3-e2e-");
-  // Inside the package so that the bundle's bare imports resolve to node_modules.
-  const out = mkdtempSync(join(ROOT, ".tmp-s3-e2e-"));
+  // Inside the package (under node_modules/.cache, ignored by git) so the bundle's bare imports resolve.
+  const out = mkdtempSync(join(mkdirp(join(ROOT, "node_modules", ".cache")), "tau-s3-e2e-"));
   let pool: ExecutorPool;
   let s3server: { run(): Promise<{ port: number }>; close(): Promise<void> };
   let endpoint: string;

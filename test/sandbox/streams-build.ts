@@ -61,11 +61,11 @@ export async function buildPrivateExecutor(): Promise<PrivateBuild> {
   return { executorPath: join(dir, "executor.js"), runtimePath, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export async function startPrivatePool(b: PrivateBuild, size = 1): Promise<ExecutorPool> {
+export async function startPrivatePool(b: PrivateBuild, size = 1, env: Record<string, string> = {}): Promise<ExecutorPool> {
   const pool = new ExecutorPool({
     size,
     executorPath: b.executorPath,
-    env: { ...process.env, TAU_GUEST_RUNTIME: b.runtimePath },
+    env: { ...process.env, ...env, TAU_GUEST_RUNTIME: b.runtimePath },
     onStderr: (_id, line) => process.stderr.write(`[executor] ${line}\n`),
   });
   await pool.start();

@@ -52,7 +52,8 @@ export interface S3Object {
 
 /**
  * Row formats of objects. Without a format, the key's extension decides: `.csv`, `.tsv` (tab-delimited CSV),
- * `.jsonl`/`.ndjson`, `.json` (one array of objects), `.parquet`/`.pq`.
+ * `.jsonl`/`.ndjson`, `.json` (one array of objects), `.parquet`/`.pq`; a trailing `.gz` (`orders.csv.gz`) is
+ * gunzipped on read and gzip-compressed on write.
  *
  * @example
  * ```ts
