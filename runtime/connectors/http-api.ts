@@ -304,7 +304,7 @@ function refuseMarkers(args: unknown): void {
     return;
   }
   if (text.includes("{{tau.secret:")) {
-    throw argsInvalid("a ctx.secret(…) reference can be used only in the connector's options (headers, auth), not in a call's arguments.", {}, );
+    throw argsInvalid("a ctx.secret(…) reference can be used only in the connector's options (headers, auth), not in a call's arguments.");
   }
 }
 

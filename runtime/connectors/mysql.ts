@@ -395,8 +395,9 @@ export class MysqlConnector implements StreamingConnector, LoadingConnector, Mys
         let result: ResultSetHeader | null = null;
         coreOf(c)
           .query({ sql: text })
-          .on("fields", () => {
-            rows = true;
+          .on("fields", (fields) => {
+            // mysql2 also emits "fields" (undefined) before the header of a statement without rows.
+            if (fields) rows = true;
           })
           .on("result", (r) => {
             if (!rows) result = r as unknown as ResultSetHeader;
