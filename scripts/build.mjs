@@ -16,7 +16,9 @@ const nodeEntries = [
   { in: "cli/bin.ts", out: "cli/bin", bin: true },
   { in: "sandbox/executor/main.ts", out: "sandbox/executor" },
   { in: "bench/run-overhead.ts", out: "bench/run-overhead" },
+  { in: "bench/duckdb-load.ts", out: "bench/duckdb-load" },
   { in: "bench/mysql-load.ts", out: "bench/mysql-load" },
+  { in: "bench/postgres-load.ts", out: "bench/postgres-load" },
 ].filter((e) => {
   const ok = existsSync(join(root, e.in));
   if (!ok) process.stderr.write(`build: skipping missing entry ${e.in}\n`);

@@ -204,7 +204,8 @@ export class BigQueryConnector implements StreamingConnector, LoadingConnector {
         pageToken,
         autoPaginate: false,
         skipParsing: true,
-        timeoutMs: 10_000,
+        // No timeoutMs: with it the client raises "did not complete" on the first jobComplete: false
+        // instead of handing the answer back to poll again. The server's own wait (10 s) paces the loop.
         "formatOptions.useInt64Timestamp": true,
       } as never)) as unknown as [unknown, unknown, QueryPage];
       if (response.jobComplete !== false) return response;

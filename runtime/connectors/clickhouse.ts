@@ -118,6 +118,8 @@ export class ClickHouseConnector implements StreamingConnector, LoadingConnector
   private closed = false;
   private readonly queue = new CallQueue();
   private readonly aborts = new Set<AbortController>();
+  /** Aborts statements and inserts in flight when the handle closes (cursors have their own controllers). */
+  private readonly shutdown = new AbortController();
 
   constructor(
     private readonly client: ClickHouseClient,
@@ -150,6 +152,7 @@ export class ClickHouseConnector implements StreamingConnector, LoadingConnector
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.shutdown.abort();
     for (const a of this.aborts) a.abort();
     await this.queue.idle().catch(() => undefined);
     await this.client.close().catch(() => undefined);
@@ -241,7 +244,7 @@ export class ClickHouseConnector implements StreamingConnector, LoadingConnector
   async execute(sqlArg: unknown, paramsArg: unknown): Promise<{ rowsAffected: number | null }> {
     const sql = requireSql(sqlArg, "execute");
     try {
-      const r = await this.client.command({ query: sql, query_params: chQueryParams(requireParams(paramsArg)) });
+      const r = await this.client.command({ query: sql, query_params: chQueryParams(requireParams(paramsArg)), abort_signal: this.shutdown.signal });
       const written = r.summary?.written_rows;
       return { rowsAffected: written !== undefined ? Number(written) : null };
     } catch (err) {
@@ -259,7 +262,7 @@ export class ClickHouseConnector implements StreamingConnector, LoadingConnector
   private async describe(table: ClickHouseTable): Promise<TargetColumn[] | null> {
     const sql = clickhouseSql.describe(table.sql);
     try {
-      const rs = await this.client.query({ query: sql, format: "JSONEachRow" });
+      const rs = await this.client.query({ query: sql, format: "JSONEachRow", abort_signal: this.shutdown.signal });
       const rows = await rs.json<{ name: string; type: string }>();
       return rows.map((r) => ({ name: r.name, type: r.type, family: chFamily(r.type) }));
     } catch (err) {
@@ -269,7 +272,7 @@ export class ClickHouseConnector implements StreamingConnector, LoadingConnector
   }
 
   private async command(sql: string, settings?: Record<string, unknown>): Promise<void> {
-    await this.client.command({ query: sql, clickhouse_settings: settings as ClickHouseSettings | undefined });
+    await this.client.command({ query: sql, clickhouse_settings: settings as ClickHouseSettings | undefined, abort_signal: this.shutdown.signal });
   }
 
   /** See clickhouse-sql.ts for how each mode finishes. */
@@ -315,7 +318,7 @@ export class ClickHouseConnector implements StreamingConnector, LoadingConnector
             });
             return o;
           });
-          await this.client.insert({ table: stage, columns: clickhouseSql.insertColumns(columns) as [string, ...string[]], values, format: "JSONEachRow" });
+          await this.client.insert({ table: stage, columns: clickhouseSql.insertColumns(columns) as [string, ...string[]], values, format: "JSONEachRow", abort_signal: this.shutdown.signal });
         },
         finish: async (plan) => {
           if (!plan.targetExists) {

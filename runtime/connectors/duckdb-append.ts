@@ -11,6 +11,7 @@ import {
   DuckDBTimestampTZValue,
   DuckDBTimestampValue,
   JSToDuckDBValueConverter,
+  type DuckDBAppender,
   type DuckDBConnection,
   type DuckDBValueConverter,
 } from "@duckdb/node-api";
@@ -74,30 +75,43 @@ export async function appendDirect(
   note: (what: string) => void,
 ): Promise<number> {
   let total = 0;
-  for await (const batch of source) {
-    if (batch.length === 0) continue;
-    inference.observe(batch);
-    const inferred = inference.columns();
-    const conflict = findTypeConflict(batch, inferred, columns, table.text, total);
-    if (conflict) throw conflict;
-    for (const col of inferred) {
-      if (findColumn(columns, col.name)) continue;
-      const sqlType = DUCKDB_TYPES[col.type];
-      await run(`ALTER TABLE ${table.sql} ADD COLUMN ${quoteIdent(col.name)} ${sqlType}`);
-      // JSON columns are VARCHAR underneath: their text goes in as is.
-      columns.push({ name: col.name, sqlType, type: col.type, direct: col.type === "json" ? "VARCHAR" : (directKind(sqlType, true) ?? "VARCHAR") });
-    }
-    // Each table column reads the row key that names it (same name, or the same ignoring case).
-    const keys = columns.map((col) => inferred.find((i) => i.name === col.name)?.name ?? findColumn(inferred, col.name)?.name ?? null);
-    note(`append ${batch.length} rows to ${table.text}`);
-    if (inferred.length === 0) {
-      total += batch.length;
-      continue;
-    }
-    const appender = await c.createAppender(table.parts[table.parts.length - 1], table.parts.length >= 2 ? table.parts[table.parts.length - 2] : null, table.parts.length === 3 ? table.parts[0] : null);
-    let failed = false;
-    try {
-      const writer = DuckDBDataChunkWriter.forAppender(appender, { converter: converter as never });
+  // One appender for the whole load (it flushes a chunk at a time); a new one only after ALTER TABLE.
+  let open: { appender: DuckDBAppender; writer: DuckDBDataChunkWriter } | null = null;
+  const finish = (): void => {
+    const current = open;
+    open = null;
+    if (!current) return;
+    current.writer.flush();
+    current.appender.closeSync(); // flushes what is left: a constraint violation surfaces here
+  };
+  try {
+    for await (const batch of source) {
+      if (batch.length === 0) continue;
+      inference.observe(batch);
+      const inferred = inference.columns();
+      const conflict = findTypeConflict(batch, inferred, columns, table.text, total);
+      if (conflict) throw conflict;
+      for (const col of inferred) {
+        if (findColumn(columns, col.name)) continue;
+        finish();
+        const sqlType = DUCKDB_TYPES[col.type];
+        await run(`ALTER TABLE ${table.sql} ADD COLUMN ${quoteIdent(col.name)} ${sqlType}`);
+        // JSON columns are VARCHAR underneath: their text goes in as is.
+        columns.push({ name: col.name, sqlType, type: col.type, direct: col.type === "json" ? "VARCHAR" : (directKind(sqlType, true) ?? "VARCHAR") });
+      }
+      if (inferred.length === 0) {
+        total += batch.length;
+        continue;
+      }
+      // Each table column reads the row key that names it (the same name, or the same ignoring case).
+      const keys = columns.map((col) => findColumn(inferred, col.name)?.name ?? null);
+      note(`append ${batch.length} rows to ${table.text}`);
+      if (!open) {
+        const parts = table.parts;
+        const appender = await c.createAppender(parts[parts.length - 1], parts.length >= 2 ? parts[parts.length - 2] : null, parts.length === 3 ? parts[0] : null);
+        open = { appender, writer: DuckDBDataChunkWriter.forAppender(appender, { converter: converter as never }) };
+      }
+      const writer = open.writer;
       const n = columns.length;
       for (let r = 0; r < batch.length; r++) {
         const row = batch[r];
@@ -108,30 +122,30 @@ export async function appendDirect(
         }
         writer.appendRow(values as never);
       }
-      writer.flush();
-    } catch (err) {
-      failed = true;
-      // node-api names the column a value could not be converted for (e.g. 300 into a TINYINT).
-      const setColumn = err instanceof Error ? /Failed to set column (\d+)/.exec(err.message) : null;
-      const col = setColumn ? columns[Number(setColumn[1])] : undefined;
-      if (col) {
-        throw new TauError("TAU_E_CONNECTOR_TYPE_MISMATCH", `A value in column '${col.name}' does not fit its type ${col.sqlType} in ${table.text}. Nothing was loaded.`, {
-          column: col.name,
-          columnType: col.sqlType,
-          table: table.text,
-        });
-      }
-      throw err;
-    } finally {
-      try {
-        appender.closeSync(); // flushes what is left: a constraint violation surfaces here
-      } catch (err) {
-        if (!failed) throw err;
-      }
+      total += batch.length;
     }
-    total += batch.length;
+    finish();
+    return total;
+  } catch (err) {
+    const current = open as { appender: DuckDBAppender } | null;
+    open = null;
+    try {
+      current?.appender.closeSync();
+    } catch {
+      // the load failed already; the transaction is rolled back by the caller
+    }
+    // node-api names the column a value could not be converted for (e.g. 300 into a TINYINT).
+    const setColumn = err instanceof Error ? /Failed to set column (\d+)/.exec(err.message) : null;
+    const col = setColumn ? columns[Number(setColumn[1])] : undefined;
+    if (col) {
+      throw new TauError("TAU_E_CONNECTOR_TYPE_MISMATCH", `A value in column '${col.name}' does not fit its type ${col.sqlType} in ${table.text}. Nothing was loaded.`, {
+        column: col.name,
+        columnType: col.sqlType,
+        table: table.text,
+      });
+    }
+    throw err;
   }
-  return total;
 }
 
 const TS_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/;
@@ -159,32 +173,48 @@ function toDirect(value: unknown, col: DirectColumn, table: string, row: number)
       return typeof value === "number" ? value : Number(String(value).trim());
     case "BIGINT":
       return typeof value === "number" ? value : BigInt(String(value));
-    case "DATE":
-    case "TIMESTAMP":
-    case "TIMESTAMPTZ": {
-      const m = TS_RE.exec(String(value));
-      if (!m) throw mismatch(value, col, table, row);
-      const [y, mo, d, h, mi, s] = [m[1], m[2], m[3], m[4] ?? "0", m[5] ?? "0", m[6] ?? "0"].map(Number);
-      const date = new Date(0);
-      date.setUTCFullYear(y, mo - 1, d);
-      date.setUTCHours(h, mi, s, 0);
-      if (date.getUTCFullYear() !== y || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) {
-        throw mismatch(value, col, table, row);
+    case "DATE": {
+      // Date columns repeat a few values: parse each text once per process (bounded).
+      const text = String(value);
+      let day = dateCache.get(text);
+      if (day === undefined) {
+        day = parseTimestamp(text, col, table, row) as DuckDBDateValue;
+        if (dateCache.size >= 10_000) dateCache.clear();
+        dateCache.set(text, day);
       }
-      if (col.direct === "DATE") return new DuckDBDateValue(Math.floor(date.getTime() / 86_400_000));
-      let micros = BigInt(date.getTime()) * 1000n + BigInt((m[7] ?? "").padEnd(6, "0").slice(0, 6) || "0");
-      // DuckDB's cast to a plain TIMESTAMP keeps the wall clock as written; to TIMESTAMPTZ it honours the offset.
-      if (col.direct === "TIMESTAMP") return new DuckDBTimestampValue(micros);
-      const zone = m[8];
-      if (zone && zone !== "Z") {
-        const sign = zone[0] === "-" ? -1 : 1;
-        const digits = zone.slice(1).replace(":", "");
-        const minutes = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || "0");
-        micros -= BigInt(sign * minutes) * 60_000_000n;
-      }
-      return new DuckDBTimestampTZValue(micros);
+      return day;
     }
+    case "TIMESTAMP":
+    case "TIMESTAMPTZ":
+      return parseTimestamp(String(value), col, table, row);
   }
+}
+
+const dateCache = new Map<string, DuckDBDateValue>();
+
+/** A date or timestamp text as DuckDB's cast to the column's type reads it. */
+function parseTimestamp(value: string, col: DirectColumn, table: string, row: number): DuckDBDateValue | DuckDBTimestampValue | DuckDBTimestampTZValue {
+  const m = TS_RE.exec(value);
+  if (!m) throw mismatch(value, col, table, row);
+  const [y, mo, d, h, mi, s] = [m[1], m[2], m[3], m[4] ?? "0", m[5] ?? "0", m[6] ?? "0"].map(Number);
+  const date = new Date(0);
+  date.setUTCFullYear(y, mo - 1, d);
+  date.setUTCHours(h, mi, s, 0);
+  if (date.getUTCFullYear() !== y || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) {
+    throw mismatch(value, col, table, row);
+  }
+  if (col.direct === "DATE") return new DuckDBDateValue(Math.floor(date.getTime() / 86_400_000));
+  let micros = BigInt(date.getTime()) * 1000n + BigInt((m[7] ?? "").padEnd(6, "0").slice(0, 6) || "0");
+  // DuckDB's cast to a plain TIMESTAMP keeps the wall clock as written; to TIMESTAMPTZ it honours the offset.
+  if (col.direct === "TIMESTAMP") return new DuckDBTimestampValue(micros);
+  const zone = m[8];
+  if (zone && zone !== "Z") {
+    const sign = zone[0] === "-" ? -1 : 1;
+    const digits = zone.slice(1).replace(":", "");
+    const minutes = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || "0");
+    micros -= BigInt(sign * minutes) * 60_000_000n;
+  }
+  return new DuckDBTimestampTZValue(micros);
 }
 
 /** The table's columns for the direct path, or null when one of them needs the staging path. */

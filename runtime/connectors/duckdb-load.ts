@@ -10,6 +10,8 @@
  *     else `DROP` + `CREATE` + `INSERT` (readers see the old table or the new one, never an empty one);
  *   - `upsert` → `INSERT … ON CONFLICT (key) DO UPDATE` when the table has a PRIMARY KEY/UNIQUE constraint on
  *     exactly the mergeKey, else `DELETE … USING` + `INSERT`; staged rows with the same key: the last wins.
+ *     Into an existing table the appender can fill, the staging table takes the table's own column types
+ *     (values converted in JS as DuckDB's casts would), so the merge itself casts nothing.
  *
  * A value that cannot go into an existing column is refused while staging (TAU_E_CONNECTOR_TYPE_MISMATCH),
  * before the target is touched; any failure rolls the transaction back, so the target stays as it was.
@@ -80,11 +82,21 @@ export async function loadIntoDuckDb(c: DuckDBConnection, source: RowSource, req
       }
     }
 
-    // 1. Stage every batch (memory stays at one batch; the staging table lives in DuckDB).
+    // 1. Stage every batch (memory stays at one batch; the staging table lives in DuckDB). An upsert into a
+    // table the appender can fill stages with the table's own types, so the merge casts nothing.
     const stageColumns: StageColumn[] = [];
     let total = 0;
     let replaceConflict: TauError | null = null;
-    for await (const batch of source) {
+    const typedStage = mode === "upsert" && before?.direct ? before.direct : null;
+    if (typedStage) {
+      await run(`CREATE TEMP TABLE ${quoteIdent(stage)} AS SELECT * FROM ${table.sql} LIMIT 0`);
+      staged = true;
+      const stageName = parseTableName(`temp.main.${quoteIdent(stage)}`);
+      total = await appendDirect(c, stageName, typedStage.map((col) => ({ ...col })), source, inference, run, (what) => {
+        sql = what;
+      });
+    }
+    for await (const batch of typedStage ? [] : source) {
       if (batch.length === 0) continue;
       inference.observe(batch);
       const columns = inference.columns();

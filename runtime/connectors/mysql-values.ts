@@ -225,7 +225,9 @@ export function encodeValue(v: unknown, c: ColumnClass): string | null {
   if (c === "json") return JSON.stringify(v);
   switch (typeof v) {
     case "string":
-      return c === "datetime" || c === "date" ? toMysqlDatetime(v) : v;
+      if (c === "datetime" || c === "date") return toMysqlDatetime(v);
+      if (c === "bool") return /^(true|t)$/i.test(v) ? "1" : /^(false|f)$/i.test(v) ? "0" : v;
+      return v;
     case "number":
       return Number.isFinite(v) ? String(v) : null;
     case "boolean":
@@ -346,8 +348,6 @@ function paramLiteral(v: unknown): string {
  */
 export type TsvEncoder = (v: unknown) => string | undefined;
 
-const ISO_Z = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?Z$/;
-
 /** The encoder for a column of class `cls` whose values are checked against `type` (null: not checked). */
 export function tsvEncoder(cls: ColumnClass, type: LogicalType | null): TsvEncoder {
   const check = (v: unknown): boolean => type === null || valueFits(v, type);
@@ -355,8 +355,11 @@ export function tsvEncoder(cls: ColumnClass, type: LogicalType | null): TsvEncod
     case "int":
     case "number":
       return (v) => {
+        if (typeof v === "number") {
+          if (cls === "int" && Number.isSafeInteger(v) && type !== "integer") return `${v}`;
+          return Number.isFinite(v) && (cls === "number" || type === null || valueFits(v, type)) ? `${v}` : undefined;
+        }
         if (v === null || v === undefined) return "\\N";
-        if (typeof v === "number") return Number.isFinite(v) && (cls === "number" || type === null || valueFits(v, type)) ? String(v) : undefined;
         if (typeof v === "boolean") return v ? "1" : "0";
         return typeof v === "string" && check(v) ? v.trim() : undefined;
       };
@@ -373,8 +376,12 @@ export function tsvEncoder(cls: ColumnClass, type: LogicalType | null): TsvEncod
       return (v) => {
         if (v === null || v === undefined) return "\\N";
         if (typeof v !== "string") return undefined;
-        // Fast path: Date.toISOString()'s shape, the usual case.
-        if (v.length >= 20 && v.length <= 27 && ISO_Z.test(v)) return `${v.slice(0, 10)} ${v.slice(11, -1)}`;
+        // Fast path: Date.toISOString()'s shape, the usual case. Only the shape is looked at here: a bad digit
+        // makes the server warn, and any warning fails the load.
+        const n = v.length;
+        if ((n === 24 || n === 20 || n === 27) && v.charCodeAt(10) === 84 && v.charCodeAt(n - 1) === 90 && v.charCodeAt(4) === 45 && v.charCodeAt(13) === 58) {
+          return `${v.slice(0, 10)} ${v.slice(11, -1)}`;
+        }
         if (v.length === 10 && cls === "date") return check(v) ? v : undefined;
         return check(v) ? toMysqlDatetime(v) : undefined;
       };

@@ -28,7 +28,7 @@ import {
   type PgDialect,
   type PgTableName,
 } from "./postgres-sql";
-import { encodeCopyRows } from "./postgres-values";
+import { CopyBuffer, copyEncoder } from "./postgres-values";
 import {
   ColumnInference,
   checkMergeKey,
@@ -54,7 +54,12 @@ export interface RowWriter {
 }
 
 /** Rows per encoded COPY chunk: large enough to keep syscalls and promise turns rare, small enough to stream. */
-const COPY_CHUNK_ROWS = 4000;
+const COPY_CHUNK_ROWS = 2000;
+/** Bytes per chunk written to the COPY stream. */
+const COPY_CHUNK_BYTES = 256 * 1024;
+/** Encoded chunks prepared ahead of the socket, and bytes the COPY stream buffers before it pushes back. */
+const COPY_READ_AHEAD = 8;
+const COPY_BUFFER_BYTES = 1 << 20;
 
 /** PostgreSQL's bulk path: one `COPY … FROM STDIN` (text format) fed chunk by chunk with backpressure. */
 export const copyWriter: RowWriter = {
@@ -62,18 +67,24 @@ export const copyWriter: RowWriter = {
     const names = withSeq ? [SEQ_COLUMN, ...columns] : columns;
     const sql = `COPY ${target} (${names.map(quoteIdent).join(", ")}) FROM STDIN`;
     let count = 0;
-    async function* encode(): AsyncGenerator<string> {
+    const encoder = copyEncoder(keys, withSeq);
+    const out = new CopyBuffer(COPY_CHUNK_BYTES * 2);
+    async function* encode(): AsyncGenerator<Buffer> {
       for await (const batch of batches) {
         for (let i = 0; i < batch.length; i += COPY_CHUNK_ROWS) {
           const end = Math.min(batch.length, i + COPY_CHUNK_ROWS);
-          yield encodeCopyRows(batch, keys, withSeq ? count + 1 : null, i, end);
+          encoder(out, batch, i, end, count + 1);
           count += end - i;
+          if (out.length >= COPY_CHUNK_BYTES) yield out.take();
         }
       }
+      if (out.length > 0) yield out.take();
     }
-    const stream = client.query(copyFrom(sql));
+    const stream = client.query(copyFrom(sql, { highWaterMark: COPY_BUFFER_BYTES }));
     try {
-      await pipeline(Readable.from(encode(), { objectMode: false, highWaterMark: 4 }), stream);
+      // The readable keeps up to COPY_READ_AHEAD encoded chunks ready, so encoding overlaps with the server
+      // ingesting the previous chunks; the socket's backpressure bounds the total held in memory.
+      await pipeline(Readable.from(encode(), { objectMode: true, highWaterMark: COPY_READ_AHEAD }), stream);
     } catch (err) {
       throw withSql(err, sql);
     }

@@ -1,8 +1,8 @@
 /**
  * What the three cloud-warehouse drivers (clickhouse, bigquery, snowflake) share on the host: validation of
  * the guest's (hostile) arguments, the egress check after DNS resolution, lazy loading of the heavy SDKs,
- * a per-handle call queue, cursors held for `stream()`, and `extract` built on a cursor with the row and
- * byte caps. Each driver keeps its dialect in `<kind>-sql.ts` and its error conversion in `<kind>-errors.ts`.
+ * a per-handle call queue, and `extract` built on a cursor with the row and byte caps (the bridge serves
+ * `stream()` itself through each driver's `openCursor`). Each driver keeps its dialect in `<kind>-sql.ts` and its error conversion in `<kind>-errors.ts`.
  */
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";

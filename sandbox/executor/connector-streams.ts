@@ -28,8 +28,8 @@ import { isJsonObject } from "../json-guard";
 export const MAX_OPEN_CURSORS = 16;
 export const DEFAULT_BATCH_SIZE = 10_000;
 export const MAX_BATCH_SIZE = 100_000;
-/** Batch size of host-side copies (rows held on the host at once). */
-export const COPY_BATCH_SIZE = 10_000;
+/** Batch size of host-side copies (rows held on the host at once; larger batches cost less per row). */
+export const COPY_BATCH_SIZE = 50_000;
 const LOAD_MODES = ["append", "replace", "upsert"] as const;
 
 export function isStreamingConnector(c: HostConnector): c is StreamingConnector {

@@ -136,7 +136,7 @@ const BOOTSTRAP = `(function () {
 export class GuestRuntime {
   private readonly source: string;
   private cachedData: ivm.ExternalCopy<ArrayBuffer> | undefined;
-  private spare: PreparedIsolate | null = null;
+  private spare: Spare | null = null;
 
   constructor(readonly path: string) {
     this.source = readFileSync(path, "utf8");
@@ -212,41 +212,56 @@ export class GuestRuntime {
   }
 
   /**
-   * Prepares the spare isolate for the next run with this memory limit, unless there is one. Called while
-   * the executor is idle; it blocks the executor's thread for about as long as a run's own setup would.
+   * Starts preparing the spare isolate for the next run with this memory limit, unless there is one. Called
+   * while the executor is idle. The work is done in three synchronous pieces (isolate, context, bridge and
+   * runtime) with the event loop free in between, so a run that arrives meanwhile waits for at most one
+   * piece: it takes the spare as far as it got and finishes it (`takeSpare`).
    */
   keepSpare(memoryMb: number): void {
     const limit = memoryLimitOf(memoryMb);
     if (this.spare?.memoryMb === limit) return;
     this.dropSpare();
-    let isolate: ivm.Isolate | null = null;
-    try {
-      isolate = this.newIsolate(limit);
-      this.spare = this.setUpContext(isolate, isolate.createContextSync(), limit, null);
-    } catch (err) {
-      process.stderr.write(`tau executor: could not prepare a spare isolate: ${String((err as Error)?.message ?? err)}\n`);
+    const spare: Spare = { memoryMb: limit, isolate: null, context: null, prepared: null, timer: null };
+    this.spare = spare;
+    const step = (): void => {
+      spare.timer = null;
+      if (this.spare !== spare) return;
       try {
-        if (isolate && !isolate.isDisposed) isolate.dispose();
-      } catch {
-        // already disposed
+        if (this.advanceSpare(spare)) spare.timer = setImmediate(step);
+      } catch (err) {
+        process.stderr.write(`tau executor: could not prepare a spare isolate: ${String((err as Error)?.message ?? err)}\n`);
+        this.dropSpare();
       }
-    }
+    };
+    step();
   }
 
-  /** Disposes the spare isolate, if any (shutdown). */
+  /** Disposes the spare isolate, if any (shutdown, or a spare made for another memory limit). */
   dropSpare(): void {
     const spare = this.spare;
     this.spare = null;
-    try {
-      if (spare && !spare.isolate.isDisposed) spare.isolate.dispose();
-    } catch {
-      // already disposed
-    }
+    if (!spare) return;
+    if (spare.timer) clearImmediate(spare.timer);
+    disposeQuietly(spare.isolate);
   }
 
-  /** Whether a spare isolate is ready (tests). */
+  /** Whether a spare isolate is fully prepared (tests). */
   get hasSpare(): boolean {
-    return this.spare !== null;
+    return this.spare?.prepared != null;
+  }
+
+  /** One piece of the spare's preparation; true while pieces remain. */
+  private advanceSpare(spare: Spare): boolean {
+    if (!spare.isolate) {
+      spare.isolate = this.newIsolate(spare.memoryMb);
+      return true;
+    }
+    if (!spare.context) {
+      spare.context = spare.isolate.createContextSync();
+      return true;
+    }
+    if (!spare.prepared) spare.prepared = this.setUpContext(spare.isolate, spare.context, spare.memoryMb, null);
+    return false;
   }
 
   /**
@@ -268,17 +283,25 @@ export class GuestRuntime {
     }
   }
 
+  /** The spare, finished if it was still being prepared, when it was made with this limit; else null. */
   private takeSpare(limit: number): PreparedIsolate | null {
     const spare = this.spare;
-    if (!spare) return null;
-    this.spare = null;
-    if (spare.memoryMb === limit && !spare.isolate.isDisposed) return spare;
-    try {
-      if (!spare.isolate.isDisposed) spare.isolate.dispose();
-    } catch {
-      // already disposed
+    if (!spare || spare.memoryMb !== limit || spare.isolate?.isDisposed) {
+      this.dropSpare();
+      return null;
     }
-    return null;
+    if (spare.timer) clearImmediate(spare.timer);
+    spare.timer = null;
+    try {
+      while (this.advanceSpare(spare));
+    } catch (err) {
+      // The run gets a new isolate instead; the failure surfaces there if it is not the spare's own.
+      process.stderr.write(`tau executor: could not prepare a spare isolate: ${String((err as Error)?.message ?? err)}\n`);
+      this.dropSpare();
+      return null;
+    }
+    this.spare = null;
+    return spare.prepared;
   }
 
   private newIsolate(memoryLimit: number): ivm.Isolate {
@@ -344,6 +367,23 @@ export class GuestRuntime {
     const script = isolate.compileScriptSync(this.source, { filename: "tau-runtime.js", produceCachedData: true }) as WithCache;
     if (script.cachedData) this.cachedData = script.cachedData;
     return script;
+  }
+}
+
+/** The spare isolate while it is prepared piece by piece (`keepSpare`). */
+interface Spare {
+  memoryMb: number;
+  isolate: ivm.Isolate | null;
+  context: ivm.Context | null;
+  prepared: PreparedIsolate | null;
+  timer: NodeJS.Immediate | null;
+}
+
+function disposeQuietly(isolate: ivm.Isolate | null): void {
+  try {
+    if (isolate && !isolate.isDisposed) isolate.dispose();
+  } catch {
+    // already disposed
   }
 }
 

@@ -93,6 +93,12 @@ describe("bigquery: reading", () => {
     ]);
   });
 
+  it("a job still running (jobComplete: false) is polled until its rows are ready", async () => {
+    const db = await connect();
+    expect(await extract(db, "/* pending */ SELECT 7 AS n")).toEqual([{ n: 7 }]);
+    expect(server.requests.filter((q) => q.path.includes("/queries/"))).toHaveLength(3);
+  });
+
   it("extract past the policy's row cap fails with TAU_E_CONNECTOR_RESULT_TOO_LARGE", async () => {
     const db = await connect({}, ctx(LOCAL_POLICY, { ...DEFAULT_LIMITS, extractRows: 10 }));
     expect((await failure(extract(db, "SELECT range FROM range(50)"))).code).toBe("TAU_E_CONNECTOR_RESULT_TOO_LARGE");

@@ -99,6 +99,15 @@ describe("clickhouse: reading", () => {
     expect(await extract(db, "SELECT 1 AS one")).toEqual([{ one: 1 }]);
   });
 
+  it("an exception ClickHouse sends after the first rows (exception tag framing) fails the read with ClickHouse's code", async () => {
+    const db = await connect();
+    const err = await failure(extract(db, "SELECT number FROM numbers(5000) /* fail after 1500 */"));
+    expect(err.code).toBe("TAU_E_CONNECTOR_QUERY_FAILED");
+    expect(err.message).toBe("Value passed to 'throwIf' function is non-zero.");
+    expect(err.details).toMatchObject({ clickhouseCode: 395, clickhouseError: "FUNCTION_THROW_IF_VALUE_IS_NON_ZERO" });
+    expect(await extract(db, "SELECT 1 AS one")).toEqual([{ one: 1 }]);
+  });
+
   it("extract past the policy's row cap fails with TAU_E_CONNECTOR_RESULT_TOO_LARGE", async () => {
     const db = await connect({}, ctx(LOCAL_POLICY, { ...DEFAULT_LIMITS, extractRows: 100 }));
     const err = await failure(extract(db, "SELECT number FROM numbers(1000)"));

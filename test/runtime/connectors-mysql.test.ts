@@ -508,6 +508,15 @@ describe("mysql: errors and policy", () => {
     expect(converted.toBody()).toMatchObject({ code: "TAU_E_CONNECTOR_UNKNOWN_OBJECT", details: { column: "x", sql: "SELECT x", errno: 1054 } });
   });
 
+  it("SQL from a pipeline cannot make the driver upload a host file with LOAD DATA LOCAL", async () => {
+    const db = await connect();
+    const t = table();
+    await db.call("execute", [`CREATE TABLE ${t} (line TEXT)`]);
+    const err = await failure(db.call("execute", [`LOAD DATA LOCAL INFILE '/etc/hostname' INTO TABLE ${t}`]));
+    expect(err.code).toMatch(/^TAU_E_CONNECTOR_/);
+    expect(await extract(db, `SELECT COUNT(*) AS n FROM ${t}`)).toEqual([{ n: 0 }]);
+  });
+
   it("egress denial comes before any connection is made", async () => {
     let connections = 0;
     const server: Server = createServer((s) => {

@@ -184,6 +184,18 @@ describe("postgres: load", () => {
     );
   });
 
+  it("append round-trips values larger than the COPY buffer and non-ASCII text after escapes", async () => {
+    const big = `${"x".repeat(600_000)}\\\t${"é".repeat(100_000)}🚀`;
+    const rows = [
+      { id: 1, s: big },
+      { id: 2, s: "a\\b\nc" + "日本".repeat(50) + "\t\r" + "\uD83D" },
+      { id: 3, s: "🚀".repeat(200_000) },
+    ];
+    expect(await db.call("load", [rows, { table: T("wide") }])).toBe(3);
+    const back = await rowsOf(`SELECT id::int, s FROM ${T("wide")} ORDER BY id`);
+    expect(back.map((r) => r.s)).toEqual([big, rows[1].s.replace("\uD83D", "\uFFFD"), rows[2].s]);
+  });
+
   it("append adds to existing rows, and fields the table lacks become new columns", async () => {
     await db.call("load", [[{ id: 1, name: "a" }], { table: T("grow"), mode: "append" }]);
     expect(await db.call("load", [[{ id: 2, name: "b", score: 9.5, seen: "2024-05-01" }], { table: T("grow"), mode: "append" }])).toBe(1);

@@ -14,7 +14,8 @@ const SDK = join(ROOT, "runtime", "sdk");
 
 export function builtSdkTypes(): string {
   const hash = createHash("sha256");
-  for (const name of readdirSync(SDK).sort()) {
+  // Recursive: the connector factories live in runtime/sdk/connectors/.
+  for (const name of (readdirSync(SDK, { recursive: true }) as string[]).sort()) {
     if (/\.(ts|json)$/.test(name)) hash.update(name).update("\0").update(readFileSync(join(SDK, name)));
   }
   const dir = join(tmpdir(), `tau-test-sdk-types-${hash.digest("hex").slice(0, 16)}`);

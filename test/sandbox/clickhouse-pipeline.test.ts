@@ -81,12 +81,31 @@ describe("clickhouse pipelines in the sandbox", () => {
     expect(server.requests.every((r) => !JSON.stringify(r.params).includes(PASSWORD))).toBe(true);
   });
 
+  it("a host-side copy moves ClickHouse rows into duckdb_local without them entering the isolate", async () => {
+    const source = pipelineFile(
+      `
+  await using ch = clickhouse({ url: ctx.secret("TAU_TEST_CH_URL"), username: "etl", password: ctx.secret("TAU_TEST_CH_PASSWORD") });
+  await using wh = duckdb_local(":memory:");
+  const before = globalThis.__bridgeBytes.toGuest;
+  const copied = await wh.load(ch.query("SELECT number AS id, CAST(number AS String) AS label FROM numbers(30000)"), { table: "copied" });
+  const moved = globalThis.__bridgeBytes.toGuest - before;
+  const [check] = await wh.extract("SELECT count(*) AS n, max(id) AS top FROM copied");
+  return { copied, check, small: moved < 10000 };`,
+      { prelude: `import { clickhouse } from "tau/connectors";` },
+    );
+    const { outcome } = await runSource(pool, source, { dataDir: data.path });
+    expect(outcome).toEqual({ status: "succeeded", result: { copied: 30000, check: { n: 30000, top: 29999 }, small: true } });
+  });
+
   it("a ClickHouse error fails the step with its Tau code and the SQL; a wrong password is TAU_E_CONNECTOR_AUTH_FAILED", async () => {
     const source = chPipeline(`
   await using bad = clickhouse({ url: ctx.secret("TAU_TEST_CH_URL"), username: "etl", password: ctx.secret("TAU_TEST_CH_BAD_PASSWORD") });
   let auth = null;
   try { await bad.extract("SELECT 1"); } catch (err) { auth = { code: err.code, message: err.message }; }
-  await using ch = clickhouse({ url: ctx.secret("TAU_TEST_CH_URL"), username: "etl", password: ctx.secret("TAU_TEST_CH_PASSWORD") });
+  // Not \`await using\`: in this tree, when a connector's lazy open happens inside a step that then fails with a
+  // host error, its \`await using\` disposal hangs the run until the deadline (duckdb_local too; reported). The
+  // host closes connectors a run leaves open.
+  const ch = clickhouse({ url: ctx.secret("TAU_TEST_CH_URL"), username: "etl", password: ctx.secret("TAU_TEST_CH_PASSWORD") });
   ctx.log("auth", auth);
   await ctx.step("read", async () => ch.extract("SELECT * FROM analytics.missing_table"));
   return auth;`);

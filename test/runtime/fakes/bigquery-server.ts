@@ -2,7 +2,8 @@
  * A loopback server speaking BigQuery's REST API v2 for the calls the `bigquery` driver makes (reached with
  * the client's `apiEndpoint` and an OAuth2 access token):
  *   POST /bigquery/v2/projects/{p}/jobs                         jobs.insert (query jobs; runs at once, state DONE)
- *   GET  /bigquery/v2/projects/{p}/queries/{jobId}              jobs.getQueryResults (maxResults + pageToken paging)
+ *   GET  /bigquery/v2/projects/{p}/queries/{jobId}              jobs.getQueryResults (maxResults + pageToken paging;
+ *                                                               `jobComplete: false` twice for a query marked \/* pending *\/)
  *   GET  /bigquery/v2/projects/{p}/jobs/{jobId}, POST …/cancel  jobs.get / jobs.cancel
  *   POST /bigquery/v2/projects/{p}/queries                      jobs.query (first page inline)
  *   GET  /bigquery/v2/projects/{p}/datasets/{d}/tables/{t}      tables.get (schema)
@@ -32,6 +33,8 @@ interface StoredJob {
   rows: unknown[][];
   affected: number | null;
   error: { reason: string; message: string } | null;
+  /** getQueryResults answers `jobComplete: false` this many times first (a query marked with a pending comment). */
+  pendingPolls: number;
 }
 
 class BqError extends Error {
@@ -134,6 +137,10 @@ export class FakeBigQuery {
         const job = this.jobs.get(m[2]);
         if (!job) throw new BqError(404, "notFound", `Not found: Job ${m[1]}:US.${m[2]}`);
         if (job.error) throw new BqError(400, job.error.reason, job.error.message);
+        if (job.pendingPolls > 0) {
+          job.pendingPolls--;
+          return send(200, { kind: "bigquery#getQueryResultsResponse", jobReference: { projectId: job.projectId, jobId: job.id, location: job.location }, jobComplete: false });
+        }
         const max = url.searchParams.get("maxResults");
         return send(200, this.resultsPage(job, max === null ? undefined : Number(max), url.searchParams.get("pageToken") ?? undefined));
       }
@@ -196,7 +203,7 @@ export class FakeBigQuery {
   }
 
   private async runJob(projectId: string, id: string, location: string, query: string, parameters: unknown[]): Promise<StoredJob> {
-    const job: StoredJob = { id, projectId, location, query, fields: [], rows: [], affected: null, error: null };
+    const job: StoredJob = { id, projectId, location, query, fields: [], rows: [], affected: null, error: null, pendingPolls: /\/\* pending \*\//.test(query) ? 2 : 0 };
     this.jobs.set(id, job);
     try {
       this.checkAccess(query);

@@ -138,6 +138,17 @@ export class FakeClickHouse {
       res.setHeader("X-ClickHouse-Format", format);
       res.setHeader("X-ClickHouse-Summary", JSON.stringify({ read_rows: String(result.rows.length), read_bytes: "0", written_rows: String(result.rowsChanged), written_bytes: "0", total_rows_to_read: "0", result_rows: String(result.rows.length), result_bytes: "0" }));
       res.setHeader("Content-Type", format.startsWith("JSON") ? "application/x-ndjson; charset=UTF-8" : "text/tab-separated-values; charset=UTF-8");
+      // ClickHouse ≥ 25.11 announces a tag and, when a query fails after rows were sent, ends the body with
+      // the exception framed by it; a query marked /* fail after N */ does that after N rows.
+      const failAfter = /\/\* fail after (\d+) \*\//.exec(query);
+      if (failAfter) {
+        res.setHeader("X-ClickHouse-Exception-Tag", "tauTAG01");
+        result.rows = result.rows.slice(0, Number(failAfter[1]));
+        await this.writeResult(res, format, result, false);
+        const message = `Code: 395. DB::Exception: Value passed to 'throwIf' function is non-zero. (FUNCTION_THROW_IF_VALUE_IS_NON_ZERO) (version ${VERSION})\n`;
+        res.end(`\r\n__exception__\r\ntauTAG01\n${message}${Buffer.byteLength(message)} tauTAG01\r\n__exception__\r\n`);
+        return;
+      }
       await this.writeResult(res, format, result);
     } catch (err) {
       const e = err instanceof ChServerError ? { ...ERRORS[err.kind], message: err.message } : err instanceof DuckEngineError ? { ...ERRORS[err.kind], message: err.message } : { ...ERRORS.other, message: String(err) };
@@ -170,7 +181,7 @@ export class FakeClickHouse {
     }
   }
 
-  private async writeResult(res: ServerResponse, format: string, r: { names: string[]; duckTypes: string[]; rows: unknown[][] }): Promise<void> {
+  private async writeResult(res: ServerResponse, format: string, r: { names: string[]; duckTypes: string[]; rows: unknown[][] }, end = true): Promise<void> {
     const chTypes = r.duckTypes.map(chTypeOfDuck);
     const value = (v: unknown, i: number): unknown => (v !== null && /Int64|Int128/.test(chTypes[i]) ? String(v) : v);
     const lines: string[] = [];
@@ -186,7 +197,7 @@ export class FakeClickHouse {
       const chunk = lines.slice(i, i + this.chunkRows).join("\n") + "\n";
       if (!res.write(chunk)) await new Promise((resolve) => res.once("drain", resolve));
     }
-    res.end();
+    if (end) res.end();
   }
 
   private async insert(query: string, body: string): Promise<number> {
