@@ -49,6 +49,7 @@ const serverInfo = new WeakMap<Connection, { localInfile: boolean; maxPacket: nu
 
 // ── the bulk path ────────────────────────────────────────────────────────────────────────────────────
 
+/** Writes `first` and the rest of `it` into `targetSql`; resolves to the rows written. The caller owns the transaction. */
 export async function writeRows(
   s: MysqlSession,
   targetSql: string,
@@ -151,7 +152,10 @@ async function writeInfile(
   }
   if (sourceError !== null) throw sourceError;
   const skipped = Number(/Skipped:\s*(\d+)/.exec(result.info ?? "")?.[1] ?? 0);
-  if ((result.warningStatus ?? 0) > 0 || skipped > 0) throw await warningError(s, table, skipped);
+  if ((result.warningStatus ?? 0) > 0 || skipped > 0) {
+    const err = await warningError(s, table, skipped, result.warningStatus ?? 0);
+    if (err) throw err;
+  }
   return count;
 }
 
@@ -222,10 +226,18 @@ async function writeInserts(
   return count;
 }
 
-/** The first warnings of a LOAD DATA LOCAL (which demotes errors to warnings) as one error. */
-async function warningError(s: MysqlSession, table: MysqlTable, skipped: number): Promise<TauError> {
-  const warnings = await s.rows<{ Level: string; Code: number; Message: string }>("SHOW WARNINGS LIMIT 3").catch(() => []);
-  const w = warnings.find((x) => x.Level !== "Note") ?? warnings[0];
+/**
+ * The first warning of a LOAD DATA LOCAL (which demotes errors to warnings) as one error; null when the server
+ * only left notes (e.g. a timestamp's time dropped into a DATE column) and skipped no row.
+ */
+async function warningError(s: MysqlSession, table: MysqlTable, skipped: number, count: number): Promise<TauError | null> {
+  const listed = await s.rows<{ Level: string; Code: number; Message: string }>("SHOW WARNINGS LIMIT 64").catch(() => []);
+  const warnings = listed.filter((x) => x.Level !== "Note");
+  if (warnings.length === 0 && skipped === 0 && listed.length > 0 && listed.length >= Math.min(count, 64)) return null;
+  const w = warnings[0];
+  if (!w && skipped === 0) {
+    return new TauError("TAU_E_CONNECTOR_QUERY_FAILED", `LOAD DATA left ${count} warnings that could not be read; the load was rolled back.`, { table: table.text });
+  }
   if (!w) {
     return new TauError("TAU_E_CONNECTOR_CONSTRAINT", `${skipped} rows were skipped by the server (duplicates of a unique key); the load was rolled back.`, {
       table: table.text,

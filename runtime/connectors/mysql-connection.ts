@@ -157,6 +157,8 @@ export async function connectMysql(target: MysqlTarget): Promise<Connection> {
 /** The core (callback) connection under a promise connection: what streaming and pause/resume need. */
 export interface CoreConnection {
   threadId: number | null;
+  /** mysql2's view of the connection: "error" or "disconnected" once the server or network dropped it. */
+  readonly state: string;
   query(options: { sql: string; infileStreamFactory?: () => NodeJS.ReadableStream }): CoreQuery;
   pause(): void;
   resume(): void;

@@ -99,8 +99,8 @@ async function appendRows(
 ): Promise<number> {
   const created = create ? await createTable(s, table.sql, table, columns, null) : false;
   if (added.length > 0) await addColumns(s, table, added);
-  await s.run("START TRANSACTION");
   try {
+    await s.run("START TRANSACTION");
     const n = await writeRows(s, table.sql, table, columns, first, it);
     await s.run("COMMIT", table.text);
     return n;
@@ -167,12 +167,12 @@ async function upsertRows(
   if (added.length > 0) await addColumns(s, table, added);
   const stage = sideTable(table, "stage", true);
   const seq = quoteIdent("__tau_seq");
-  // A temporary table is private to this session and does not commit the transaction around it.
-  await s.run(
-    `CREATE TEMPORARY TABLE ${stage.sql} (${seq} BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, ` +
-      `${columns.map((c) => `${quoteIdent(c.sqlName)} ${c.sqlType} NULL`).join(", ")})`,
-  );
   try {
+    // A temporary table is private to this session and does not commit the transaction around it.
+    await s.run(
+      `CREATE TEMPORARY TABLE ${stage.sql} (${seq} BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, ` +
+        `${columns.map((c) => `${quoteIdent(c.sqlName)} ${c.sqlType} NULL`).join(", ")})`,
+    );
     await s.run("START TRANSACTION");
     try {
       const n = await writeRows(s, stage.sql, table, columns, first, it);
@@ -185,9 +185,11 @@ async function upsertRows(
       return n;
     } catch (err) {
       await s.run("ROLLBACK").catch(() => undefined);
-      if (created) await s.run(`DROP TABLE IF EXISTS ${table.sql}`).catch(() => undefined);
-      throw annotate(err, table, added);
+      throw err;
     }
+  } catch (err) {
+    if (created) await s.run(`DROP TABLE IF EXISTS ${table.sql}`).catch(() => undefined);
+    throw annotate(err, table, added);
   } finally {
     await s.run(`DROP TEMPORARY TABLE IF EXISTS ${stage.sql}`).catch(() => undefined);
   }

@@ -134,7 +134,19 @@ export class MysqlConnector implements StreamingConnector, LoadingConnector, Mys
    * still gets the connection for its cleanup (ROLLBACK, dropping its side table).
    */
   async conn(): Promise<Connection> {
-    if (this.connection) return this.connection;
+    const current = this.connection;
+    if (current && !this.closed && (coreOf(current).state === "error" || coreOf(current).state === "disconnected")) {
+      // Dropped while idle (server restart, KILL, network). Fail this call rather than reconnect silently: the
+      // session's state (an open transaction, temporary tables) is gone. The next call reconnects.
+      current.destroy();
+      this.connection = null;
+      throw new TauError(
+        "TAU_E_CONNECTOR_UNREACHABLE",
+        `The connection to the MySQL server at ${this.target.host}:${this.target.port} was lost; the next call reconnects (an open transaction and temporary tables are gone).`,
+        { host: this.target.host, port: this.target.port },
+      );
+    }
+    if (current) return current;
     if (this.closed) throw new TauError("TAU_E_CONNECTOR_CLOSED");
     this.connection = await connectMysql(this.target);
     return this.connection;

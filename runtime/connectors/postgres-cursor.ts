@@ -12,6 +12,7 @@ import { Query, type Client } from "pg";
 import { TauError } from "../../server/contract";
 import { connectPg, type CheckedPgTarget } from "./postgres-connection";
 import { convertPgError } from "./postgres-errors";
+import { jsonCellFor, type JsonCell } from "./postgres-values";
 import { RawJson, type RowCursor } from "./types";
 
 type Row = Record<string, unknown>;
@@ -20,23 +21,31 @@ interface PgConnectionLike {
   sync(): void;
 }
 
-interface QueryInternals {
-  _result: { rows: Row[] };
-}
-
 const queryProto = Query.prototype as unknown as {
+  handleRowDescription(msg: unknown): void;
   handlePortalSuspended(connection: PgConnectionLike): void;
   handleCommandComplete(msg: unknown, connection: PgConnectionLike): void;
   handleError(err: unknown, connection: PgConnectionLike): void;
 };
 
-/** A pg Query that serialises its rows page by page and stops past a row or byte cap. */
+interface RowDescription {
+  fields: { name: string; dataTypeID: number; format?: string }[];
+}
+
+/**
+ * A pg Query that writes each row straight from the wire's text values into JSON text (no row objects are
+ * built, then serialised again: about half the host's work of an extract), page by page, and stops past a
+ * row or byte cap.
+ */
 class CappedQuery extends Query {
   readonly parts: string[] = [];
   rowsRead = 0;
   bytes = 2;
   overflow: TauError | null = null;
   private synced = false;
+  private page: string[] = [];
+  private prefixes: string[] = [];
+  private cells: JsonCell[] = [];
 
   constructor(
     text: string,
@@ -49,23 +58,39 @@ class CappedQuery extends Query {
     super({ text, values, rows: pageRows } as never, undefined as never, callback as never);
   }
 
-  private flushPage(): void {
-    const result = (this as unknown as QueryInternals)._result;
-    const page = result.rows;
-    if (page.length === 0 || this.overflow) {
-      result.rows = [];
-      return;
+  handleRowDescription(msg: RowDescription): void {
+    queryProto.handleRowDescription.call(this, msg);
+    // Column names as JSON keys; a repeated name keeps the last value, as row objects would.
+    this.prefixes = msg.fields.map((f, i) => `${i === 0 ? "{" : ","}${JSON.stringify(f.name)}:`);
+    this.cells = msg.fields.map((f) => jsonCellFor(f.dataTypeID));
+  }
+
+  handleDataRow(msg: { fields: (string | null)[] }): void {
+    if (this.overflow) return;
+    const fields = msg.fields;
+    const prefixes = this.prefixes;
+    const cells = this.cells;
+    let row = fields.length === 0 ? "{" : "";
+    for (let i = 0; i < fields.length; i++) {
+      const v = fields[i];
+      row += prefixes[i] + (v === null ? "null" : cells[i](v));
     }
-    result.rows = [];
-    this.rowsRead += page.length;
+    row += "}";
+    this.page.push(row);
+    this.rowsRead++;
     if (this.rowsRead > this.maxRows) {
       this.overflow = new TauError("TAU_E_CONNECTOR_RESULT_TOO_LARGE", `The query returns more than ${this.maxRows} rows, the most one extract may return.`, {
         limitRows: this.maxRows,
       });
-      return;
+      this.page = [];
     }
-    const text = JSON.stringify(page);
-    this.bytes += text.length - 1;
+  }
+
+  private flushPage(): void {
+    if (this.page.length === 0 || this.overflow) return;
+    const text = this.page.join(",");
+    this.page = [];
+    this.bytes += text.length + 1;
     if (this.bytes > this.maxBytes) {
       this.overflow = new TauError("TAU_E_BRIDGE_PAYLOAD_TOO_LARGE", `The extract's rows are larger than ${this.maxBytes} bytes.`, {
         limitBytes: this.maxBytes,
@@ -73,7 +98,7 @@ class CappedQuery extends Query {
       });
       return;
     }
-    if (text.length > 2) this.parts.push(text.slice(1, -1));
+    this.parts.push(text);
   }
 
   handlePortalSuspended(connection: PgConnectionLike): void {
@@ -126,6 +151,7 @@ export function stripTerminator(sql: string): string {
 export class PgCursor implements RowCursor {
   private done = false;
   private closed = false;
+  private ahead: Promise<Row[]> | null = null;
 
   private constructor(
     private readonly client: Client,
@@ -145,27 +171,42 @@ export class PgCursor implements RowCursor {
     return new PgCursor(client, Math.max(1, Math.min(Math.floor(batchSize) || 1, 1_000_000)), sql);
   }
 
+  /**
+   * The next batch. The FETCH for the batch after it is sent at once, so the server and the network work
+   * while the caller handles this one (two batches at most are in memory).
+   */
   async next(): Promise<Row[] | null> {
-    if (this.done) return null;
-    if (this.closed) throw new TauError("TAU_E_CONNECTOR_CLOSED", "The cursor was closed.");
-    let rows: Row[];
-    try {
-      rows = (await this.client.query(`FETCH FORWARD ${this.batchSize} FROM ${CURSOR_NAME}`)).rows as Row[];
-    } catch (err) {
-      throw convertPgError(err, { sql: this.sql });
-    }
+    if (this.done && this.ahead === null) return null;
+    if (this.closed && this.ahead === null) throw new TauError("TAU_E_CONNECTOR_CLOSED", "The cursor was closed.");
+    const pending = this.ahead ?? this.fetch();
+    this.ahead = null;
+    const rows = await pending;
     if (rows.length < this.batchSize) {
       this.done = true;
       // Release the server's resources as soon as the result is exhausted, not when the caller gets around to it.
       void this.close();
+    } else if (!this.closed) {
+      this.ahead = this.fetch();
+      this.ahead.catch(() => undefined); // surfaced by the next call
     }
     return rows.length === 0 ? null : rows;
+  }
+
+  private async fetch(): Promise<Row[]> {
+    try {
+      return (await this.client.query(`FETCH FORWARD ${this.batchSize} FROM ${CURSOR_NAME}`)).rows as Row[];
+    } catch (err) {
+      throw convertPgError(err, { sql: this.sql });
+    }
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.done = true;
+    const ahead = this.ahead;
+    this.ahead = null;
+    await ahead?.catch(() => undefined);
     try {
       await this.client.query("COMMIT");
     } catch {

@@ -90,6 +90,63 @@ export const tauPgTypes: CustomTypesConfig = {
   }) as CustomTypesConfig["getTypeParser"],
 };
 
+// ── reading straight to JSON text (extract) ─────────────────────────────────────────────────────────
+
+/** One column's text value (never null) → its JSON text, with the same forms as `tauPgTypes`. */
+export type JsonCell = (text: string) => string;
+
+const quote = (text: string): string => JSON.stringify(text);
+const NUMBER_JSON = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+
+function floatJson(text: string): string {
+  return NUMBER_JSON.test(text) ? text : "null"; // NaN and ±Infinity have no JSON form (JSON.stringify writes null)
+}
+
+function int8Json(text: string): string {
+  const v = parseInt8(text);
+  return typeof v === "number" ? text : quote(text);
+}
+
+function numericJson(text: string): string {
+  const v = parseNumeric(text);
+  return typeof v === "number" ? JSON.stringify(v) : quote(v);
+}
+
+const JSON_CELLS = new Map<number, JsonCell>([
+  [16, (t) => (t === "t" ? "true" : "false")], // bool
+  [21, (t) => t], // int2
+  [23, (t) => t], // int4
+  [26, (t) => t], // oid
+  [700, floatJson],
+  [701, floatJson],
+  [20, int8Json],
+  [1700, numericJson],
+  [114, (t) => t], // json: the server validated it
+  [3802, (t) => t], // jsonb
+  [OID.TIMESTAMP, (t) => quote(parseTimestamp(t))],
+  [OID.TIMESTAMPTZ, (t) => quote(parseTimestampTz(t))],
+  [25, quote], // text
+  [1043, quote], // varchar
+  [1042, quote], // bpchar
+  [19, quote], // name
+  [OID.DATE, quote],
+  [OID.BYTEA, quote],
+  [OID.INTERVAL, quote],
+  [OID.MONEY, quote],
+  [2950, quote], // uuid
+]);
+
+/** The JSON converter for a column of type `oid`: a fast one for common types, else pg's parser + JSON.stringify. */
+export function jsonCellFor(oid: number): JsonCell {
+  const cell = JSON_CELLS.get(oid);
+  if (cell) return cell;
+  const parse = tauPgTypes.getTypeParser(oid, "text") as (text: string) => unknown;
+  return (text) => {
+    const v = parse(text);
+    return v === undefined ? "null" : JSON.stringify(v) ?? "null";
+  };
+}
+
 // ── writing: types ──────────────────────────────────────────────────────────────────────────────────
 
 /**

@@ -245,11 +245,6 @@ export class GuestRuntime {
     disposeQuietly(spare.isolate);
   }
 
-  /** Whether a spare isolate is fully prepared (tests). */
-  get hasSpare(): boolean {
-    return this.spare?.prepared != null;
-  }
-
   /** One piece of the spare's preparation; true while pieces remain. */
   private advanceSpare(spare: Spare): boolean {
     if (!spare.isolate) {

@@ -148,6 +148,9 @@ describe("mysql: reading", () => {
     const first = await cursor.next();
     expect(first).toHaveLength(1000);
     expect(first![0]).toEqual({ n: 1, label: "row 1" });
+    // Memory stays flat: the connection is paused once a batch is buffered, so no more rows pile up.
+    await new Promise((r) => setTimeout(r, 100));
+    expect((cursor as unknown as { buffer: unknown[] }).buffer.length).toBeLessThanOrEqual(1000);
     // The handle's own connection is free: a call on it does not wait for the stream.
     expect(await extract(db, "SELECT 2 AS two")).toEqual([{ two: 2 }]);
     let total = first!.length;
@@ -394,6 +397,27 @@ describe("mysql: load", () => {
       { id: 3, text: "z", at: null, ok: null, doc: null },
     ]);
   });
+  it("both bulk paths turn text booleans and zoned timestamps into what the columns hold", async () => {
+    for (const path of ["infile", "insert"] as const) {
+      const db = await connect();
+      db.bulkPath = path;
+      const t = table();
+      await db.call("execute", [`CREATE TABLE ${t} (id INT, ok BOOLEAN, at DATETIME(3), d DATE)`]);
+      const rows = [
+        { id: 1, ok: "true", at: "2024-01-02T03:04:05.5+01:00", d: "2024-01-02" },
+        { id: 2, ok: "F", at: "2024-01-02 03:04:05", d: "2024-01-03T00:00:00Z" },
+      ];
+      expect(await db.call("load", [rows, { table: t }])).toBe(2);
+      expect({ path, rows: await extract(db, `SELECT * FROM ${t} ORDER BY id`) }).toEqual({
+        path,
+        rows: [
+          { id: 1, ok: true, at: "2024-01-02T02:04:05.500Z", d: "2024-01-02" },
+          { id: 2, ok: false, at: "2024-01-02T03:04:05.000Z", d: "2024-01-03" },
+        ],
+      });
+    }
+  });
+
   it("with local_infile off on the server, append and upsert fall back to multi-row INSERTs by themselves", async () => {
     const [[{ li }]] = (await admin.query("SELECT @@GLOBAL.local_infile AS li")) as unknown as [[{ li: number }]];
     await admin.query("SET GLOBAL local_infile = 0");
@@ -506,6 +530,17 @@ describe("mysql: errors and policy", () => {
     expect(ERRORS.TAU_E_CONNECTOR_CONFLICT.retryable).toBe(true);
     const converted = convertMysqlError({ code: "ER_BAD_FIELD_ERROR", errno: 1054, sqlMessage: "Unknown column 'x' in 'field list'" }, { sql: "SELECT x" });
     expect(converted.toBody()).toMatchObject({ code: "TAU_E_CONNECTOR_UNKNOWN_OBJECT", details: { column: "x", sql: "SELECT x", errno: 1054 } });
+  });
+
+  it("a connection the server dropped fails one call as retryable, and the next call reconnects", async () => {
+    const db = await connect();
+    const [{ id }] = await extract(db, "SELECT CONNECTION_ID() AS id");
+    await admin.query(`KILL CONNECTION ${Number(id)}`);
+    await new Promise((r) => setTimeout(r, 100));
+    const err = await failure(db.call("extract", ["SELECT 1 AS one"]));
+    expect(err.code).toBe("TAU_E_CONNECTOR_UNREACHABLE");
+    expect(ERRORS[err.code as keyof typeof ERRORS].retryable).toBe(true);
+    expect(await extract(db, "SELECT 1 AS one")).toEqual([{ one: 1 }]);
   });
 
   it("SQL from a pipeline cannot make the driver upload a host file with LOAD DATA LOCAL", async () => {
