@@ -1,61 +1,57 @@
 /**
  * Reading query results with memory held flat.
  *
- *   - `runCappedExtract`: `extract` reads the result in pages through the extended protocol (a portal
- *     executed `pageRows` rows at a time), serialises each page to JSON as it arrives and stops at the row or
- *     byte cap — the server is told to drop the rest (Sync), so a huge result never builds up on the host.
+ *   - `runCappedExtract`: `extract` lets the server stream the whole result (as plain pg does, so the server
+ *     produces rows while the host converts them), writes each row straight from the wire's text values into
+ *     JSON text, and at the row or byte cap stops building and cancels the statement — a huge result never
+ *     builds up on the host.
  *   - `PgCursor`: `stream()` and host-side copies. A server-side cursor (`DECLARE … CURSOR` in a transaction,
  *     `FETCH FORWARD n`) on a connection of its own, so the handle stays usable while a stream is open and a
  *     handle can copy from itself (`db.load(db.query(…), …)`).
  */
 import { Query, type Client } from "pg";
 import { TauError } from "../../server/contract";
-import { connectPg, type CheckedPgTarget } from "./postgres-connection";
+import { cancelPgQuery, connectPg, type CheckedPgTarget } from "./postgres-connection";
 import { convertPgError } from "./postgres-errors";
 import { jsonCellFor, type JsonCell } from "./postgres-values";
 import { RawJson, type RowCursor } from "./types";
 
 type Row = Record<string, unknown>;
 
-interface PgConnectionLike {
-  sync(): void;
-}
-
 const queryProto = Query.prototype as unknown as {
   handleRowDescription(msg: unknown): void;
-  handlePortalSuspended(connection: PgConnectionLike): void;
-  handleCommandComplete(msg: unknown, connection: PgConnectionLike): void;
-  handleError(err: unknown, connection: PgConnectionLike): void;
+  handleCommandComplete(msg: unknown, connection: unknown): void;
 };
 
 interface RowDescription {
   fields: { name: string; dataTypeID: number; format?: string }[];
 }
 
+/** Rows joined into one piece of the answer at a time. */
+const PIECE_ROWS = 10_000;
+
 /**
- * A pg Query that writes each row straight from the wire's text values into JSON text (no row objects are
- * built, then serialised again: about half the host's work of an extract), page by page, and stops past a
- * row or byte cap.
+ * A pg Query that writes each row straight from the wire's text values into JSON text — no row objects are
+ * built and then serialised again — and calls `onOverflow` once past the row or byte cap.
  */
 class CappedQuery extends Query {
   readonly parts: string[] = [];
   rowsRead = 0;
   bytes = 2;
   overflow: TauError | null = null;
-  private synced = false;
-  private page: string[] = [];
+  private piece: string[] = [];
   private prefixes: string[] = [];
   private cells: JsonCell[] = [];
 
   constructor(
     text: string,
     values: unknown[],
-    pageRows: number,
     private readonly maxRows: number,
     private readonly maxBytes: number,
+    private readonly onOverflow: () => void,
     callback: (err: Error | null) => void,
   ) {
-    super({ text, values, rows: pageRows } as never, undefined as never, callback as never);
+    super({ text, values } as never, undefined as never, callback as never);
   }
 
   handleRowDescription(msg: RowDescription): void {
@@ -75,67 +71,75 @@ class CappedQuery extends Query {
       const v = fields[i];
       row += prefixes[i] + (v === null ? "null" : cells[i](v));
     }
-    row += "}";
-    this.page.push(row);
-    this.rowsRead++;
-    if (this.rowsRead > this.maxRows) {
-      this.overflow = new TauError("TAU_E_CONNECTOR_RESULT_TOO_LARGE", `The query returns more than ${this.maxRows} rows, the most one extract may return.`, {
+    this.piece.push(`${row}}`);
+    if (++this.rowsRead > this.maxRows) {
+      this.stop(new TauError("TAU_E_CONNECTOR_RESULT_TOO_LARGE", `The query returns more than ${this.maxRows} rows, the most one extract may return.`, {
         limitRows: this.maxRows,
-      });
-      this.page = [];
-    }
+      }));
+    } else if (this.piece.length >= PIECE_ROWS) this.flushPiece();
   }
 
-  private flushPage(): void {
-    if (this.page.length === 0 || this.overflow) return;
-    const text = this.page.join(",");
-    this.page = [];
+  handleCommandComplete(msg: unknown, connection: unknown): void {
+    this.flushPiece();
+    queryProto.handleCommandComplete.call(this, msg, connection);
+  }
+
+  private flushPiece(): void {
+    if (this.piece.length === 0 || this.overflow) return;
+    const text = this.piece.join(",");
+    this.piece = [];
     this.bytes += text.length + 1;
     if (this.bytes > this.maxBytes) {
-      this.overflow = new TauError("TAU_E_BRIDGE_PAYLOAD_TOO_LARGE", `The extract's rows are larger than ${this.maxBytes} bytes.`, {
+      this.stop(new TauError("TAU_E_BRIDGE_PAYLOAD_TOO_LARGE", `The extract's rows are larger than ${this.maxBytes} bytes.`, {
         limitBytes: this.maxBytes,
         rowsRead: this.rowsRead,
-      });
+      }));
       return;
     }
     this.parts.push(text);
   }
 
-  handlePortalSuspended(connection: PgConnectionLike): void {
-    this.flushPage();
-    // Past the cap: end the portal instead of asking for the next page; the server drops the rest.
-    if (this.overflow) {
-      this.synced = true;
-      connection.sync();
-    } else queryProto.handlePortalSuspended.call(this, connection);
-  }
-
-  handleCommandComplete(msg: unknown, connection: PgConnectionLike): void {
-    this.flushPage();
-    this.synced = true; // pg sends Sync after CommandComplete in paged mode
-    queryProto.handleCommandComplete.call(this, msg, connection);
-  }
-
-  handleError(err: unknown, connection: PgConnectionLike): void {
-    // In paged mode pg pipelines no Sync: without one the server never answers ReadyForQuery after an error
-    // and the connection hangs (pg-cursor does the same).
-    if (!this.synced) {
-      this.synced = true;
-      connection.sync();
-    }
-    queryProto.handleError.call(this, err, connection);
+  private stop(err: TauError): void {
+    this.overflow = err;
+    this.piece = [];
+    this.parts.length = 0;
+    this.onOverflow();
   }
 }
 
-/** Runs `sql` and returns its rows as JSON text, capped by rows and bytes. Rejects with pg's error or a TauError. */
-export function runCappedExtract(client: Client, sql: string, params: unknown[], maxRows: number, maxBytes: number): Promise<RawJson> {
+/**
+ * Runs `sql` and returns its rows as JSON text, capped by rows and bytes. Past a cap the statement is
+ * cancelled, and the answer waits until the cancel request was delivered, so it cannot hit a later statement.
+ * Rejects with pg's error or a TauError.
+ */
+export function runCappedExtract(
+  client: Client,
+  target: CheckedPgTarget,
+  sql: string,
+  params: unknown[],
+  maxRows: number,
+  maxBytes: number,
+): Promise<RawJson> {
   return new Promise<RawJson>((resolve, reject) => {
-    const pageRows = Math.max(1, Math.min(maxRows + 1, 20_000));
-    const query: CappedQuery = new CappedQuery(sql, params, pageRows, maxRows, maxBytes, (err) => {
-      if (err) return reject(err);
-      if (query.overflow) return reject(query.overflow);
-      resolve(new RawJson(`[${query.parts.join(",")}]`));
-    });
+    let cancelling: Promise<void> | null = null;
+    const query: CappedQuery = new CappedQuery(
+      sql,
+      params,
+      maxRows,
+      maxBytes,
+      () => {
+        cancelling = cancelPgQuery(client, target);
+      },
+      (err) => {
+        const settle = (): void => {
+          if (query.overflow) reject(query.overflow);
+          else if (err) reject(err);
+          else resolve(new RawJson(`[${query.parts.join(",")}]`));
+        };
+        if (cancelling) void (cancelling as Promise<void>).then(settle);
+        else settle();
+      },
+    );
     client.query(query as never);
   });
 }

@@ -124,7 +124,7 @@ export class PgConnector implements StreamingConnector, LoadingConnector {
     const sql = requireSql(sqlArg, "extract");
     const params = toParams(paramsArg);
     try {
-      return await runCappedExtract(this.client, sql, params, this.ctx.limits.extractRows, this.ctx.limits.bridgeBytes);
+      return await runCappedExtract(this.client, this.target, sql, params, this.ctx.limits.extractRows, this.ctx.limits.bridgeBytes);
     } catch (err) {
       const e = convertPgError(err, { sql });
       if (e.code === "TAU_E_CONNECTOR_RESULT_TOO_LARGE" || e.code === "TAU_E_BRIDGE_PAYLOAD_TOO_LARGE") e.details.sql = sql.slice(0, 500);
