@@ -89,6 +89,33 @@ describe("postgres: reading", () => {
     ]);
   });
 
+  it("extract renders arrays, special floats, intervals, bytea, uuid and repeated column names as JSON", async () => {
+    const rows = extracted(
+      await db.call("extract", [
+        `SELECT ARRAY[1,2]::int[] AS ints, ARRAY['a','b"c']::text[] AS texts, 'NaN'::float8 AS nan, 'Infinity'::float8 AS inf, 1.5e300::float8 AS big,
+                '1 day 02:00'::interval AS iv, '\\x0102'::bytea AS bin, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid AS id,
+                'infinity'::timestamptz AS forever, 'NaN'::numeric AS nnum, -0.5::numeric AS half, 1 AS dup, 2 AS dup, '{"deep":{"x":[true]}}'::json AS j`,
+      ]),
+    );
+    expect(rows).toEqual([
+      {
+        ints: [1, 2],
+        texts: ["a", 'b"c'],
+        nan: null,
+        inf: null,
+        big: 1.5e300,
+        iv: "1 day 02:00:00",
+        bin: "\\x0102",
+        id: "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+        forever: "infinity",
+        nnum: "NaN",
+        half: -0.5,
+        dup: 2,
+        j: { deep: { x: [true] } },
+      },
+    ]);
+  });
+
   it("extract stops with TAU_E_CONNECTOR_RESULT_TOO_LARGE past the row cap and the handle stays usable", async () => {
     const small = await open(BASE, ctx(LOCAL_POLICY, { extractRows: 1000 }));
     try {
