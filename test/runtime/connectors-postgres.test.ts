@@ -7,6 +7,7 @@ import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_LIMITS, LOCAL_POLICY, type Policy } from "../../policies";
 import { PostgresDriver, type PgConnector } from "../../runtime/connectors/postgres";
+import { parsePgOptions } from "../../runtime/connectors/postgres-connection";
 import { convertPgError } from "../../runtime/connectors/postgres-errors";
 import { oneBatch } from "../../runtime/connectors/rows";
 import { RawJson, type ConnectorContext, type RowSource } from "../../runtime/connectors/types";
@@ -412,6 +413,20 @@ describe("postgres: connecting and errors", () => {
     expect((await failure(driver.open({ dsn: "mysql://u:hunter22@h/db" }, ctx()))).message).not.toContain("hunter22");
     expect((await failure(driver.open({ ...BASE, sslmode: "x" }, ctx()))).code).toBe("TAU_E_CONNECTOR_ARGS_INVALID");
     expect((await failure(driver.open({ ...BASE, host: "/var/run/postgresql" }, ctx()))).code).toBe("TAU_E_CONNECTOR_ARGS_INVALID");
+  });
+
+  it("TLS keeps the host name the pipeline wrote as servername, since the socket goes to the checked address", () => {
+    expect(parsePgOptions("postgres", { host: "db.example.com", ssl: true }, 5432).ssl).toEqual({ servername: "db.example.com", rejectUnauthorized: true });
+    expect(parsePgOptions("postgres", { dsn: "postgres://u:p@db.example.com:6543/app?sslmode=require" }, 5432)).toMatchObject({
+      host: "db.example.com",
+      port: 6543,
+      database: "app",
+      user: "u",
+      password: "p",
+      ssl: { servername: "db.example.com", rejectUnauthorized: false },
+    });
+    expect(parsePgOptions("postgres", { dsn: "postgresql://u@10.0.0.5/app?sslmode=verify-full" }, 5432).ssl).toEqual({ servername: undefined, rejectUnauthorized: true });
+    expect(parsePgOptions("redshift", { host: "wh.example.com" }, 5439)).toMatchObject({ port: 5439, ssl: false });
   });
 
   it("SQL errors map by SQLSTATE: unknown object, syntax, type mismatch, constraint", async () => {

@@ -102,10 +102,7 @@ describe("clickhouse pipelines in the sandbox", () => {
   await using bad = clickhouse({ url: ctx.secret("TAU_TEST_CH_URL"), username: "etl", password: ctx.secret("TAU_TEST_CH_BAD_PASSWORD") });
   let auth = null;
   try { await bad.extract("SELECT 1"); } catch (err) { auth = { code: err.code, message: err.message }; }
-  // Not \`await using\`: in this tree, when a connector's lazy open happens inside a step that then fails with a
-  // host error, its \`await using\` disposal hangs the run until the deadline (duckdb_local too; reported). The
-  // host closes connectors a run leaves open.
-  const ch = clickhouse({ url: ctx.secret("TAU_TEST_CH_URL"), username: "etl", password: ctx.secret("TAU_TEST_CH_PASSWORD") });
+  await using ch = clickhouse({ url: ctx.secret("TAU_TEST_CH_URL"), username: "etl", password: ctx.secret("TAU_TEST_CH_PASSWORD") });
   ctx.log("auth", auth);
   await ctx.step("read", async () => ch.extract("SELECT * FROM analytics.missing_table"));
   return auth;`);

@@ -13,6 +13,8 @@ import { buildPrivateExecutor, startPrivatePool, type PrivateBuild } from "./str
 const SCHEMA = `tau_pg_sandbox_${process.pid}`;
 const DSN = "postgres://postgres@127.0.0.1:5432/test";
 const BAD_USER = "tau-no-such-role-4c1d9b";
+const BAD_PASSWORD = "pw-Zulu-Quebec-8842";
+const BAD_DSN = `postgres://${BAD_USER}:${BAD_PASSWORD}@127.0.0.1:5432/test`;
 
 function pgPipeline(body: string): string {
   return pipelineFile(body, { prelude: `import { postgres, redshift } from "tau/connectors";` });
@@ -29,7 +31,12 @@ describe("postgres pipelines in the sandbox", () => {
     await admin.connect();
     await admin.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
     built = await buildPrivateExecutor();
-    pool = await startPrivatePool(built, 1, { TAU_TEST_PG_DSN: DSN, TAU_TEST_PG_SCHEMA: SCHEMA, TAU_TEST_PG_BAD_USER: BAD_USER });
+    pool = await startPrivatePool(built, 1, {
+      TAU_TEST_PG_DSN: DSN,
+      TAU_TEST_PG_SCHEMA: SCHEMA,
+      TAU_TEST_PG_BAD_USER: BAD_USER,
+      TAU_TEST_PG_BAD_DSN: BAD_DSN,
+    });
   }, 60_000);
   afterAll(async () => {
     await pool?.close();
@@ -110,6 +117,18 @@ describe("postgres pipelines in the sandbox", () => {
     expect(result.code).toBe("TAU_E_CONNECTOR_AUTH_FAILED");
     expect(result.message).toContain("[secret:TAU_TEST_PG_BAD_USER]");
     expect(JSON.stringify({ outcome, events })).not.toContain(BAD_USER);
+  });
+
+  it("a DSN from a secret with wrong credentials fails as TAU_E_CONNECTOR_AUTH_FAILED and neither the DSN nor its password leaks", async () => {
+    const source = pgPipeline(`
+  await using db = postgres({ dsn: ctx.secret("TAU_TEST_PG_BAD_DSN") });
+  await ctx.step("connect", async () => { await db.execute("SELECT 1"); });`);
+    const { outcome, events } = await runSource(pool, source, { dataDir: data.path });
+    expect(outcome.status).toBe("failed");
+    expect((outcome as { error: { code: string; step: string } }).error).toMatchObject({ code: "TAU_E_CONNECTOR_AUTH_FAILED", step: "connect" });
+    const everything = JSON.stringify({ outcome, events });
+    expect(everything).not.toContain(BAD_DSN);
+    expect(everything).not.toContain(BAD_PASSWORD);
   });
 
   it("a tenant policy without egress to the server fails the open with TAU_E_POLICY_DENIED", async () => {

@@ -1,6 +1,9 @@
 /**
  * Regression: a run hung until its deadline when a connector bound with `await using` made its first call
- * (the lazy open) inside a step that failed with a database error.
+ * (the lazy open) inside a step that failed with a database error. The cause was the test build's
+ * byte-counting wrapper of `deliver` (streams-build.ts), which passed on only the first (id, answer) pair of
+ * a batched delivery — the executor batches answers that are ready in the same turn (step.end and
+ * connector.close here), so the close was never answered. The run path must finish with the driver's error.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ExecutorPool } from "../../sandbox/pool";

@@ -53,7 +53,10 @@ export async function buildPrivateExecutor(): Promise<PrivateBuild> {
   var e = globalThis.__tau_entry, counts = globalThis.__bridgeBytes, deliver = e.deliver;
   Object.defineProperty(globalThis, "__tau_entry", { configurable: true, value: Object.freeze({
     run: e.run, describe: e.describe,
-    deliver: function (id, text) { counts.toGuest += typeof text === "string" ? text.length : 0; return deliver(id, text); }
+    deliver: function () {
+      for (var i = 1; i < arguments.length; i += 2) counts.toGuest += typeof arguments[i] === "string" ? arguments[i].length : 0;
+      return deliver.apply(undefined, arguments);
+    }
   }) });
 })();\n`;
   const runtimePath = join(dir, "runtime.js");
