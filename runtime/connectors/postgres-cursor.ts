@@ -20,40 +20,28 @@ type Row = Record<string, unknown>;
 
 const queryProto = Query.prototype as unknown as {
   handleRowDescription(msg: unknown): void;
+  handleCommandComplete(msg: unknown, connection: unknown): void;
 };
 
 interface RowDescription {
   fields: { name: string; dataTypeID: number; format?: string }[];
 }
 
-type RowJson = (fields: (string | null)[]) => string;
-
-/**
- * A row's JSON text from its wire values, specialised per result shape: one expression per row, constant
- * keys (embedded as JSON string literals, which cannot break out of the code), a converter per column type.
- * A repeated column name keeps the last value, as row objects would.
- */
-function rowJsonFor(fields: RowDescription["fields"]): RowJson {
-  if (fields.length === 0) return () => "{}";
-  const cells: JsonCell[] = fields.map((f) => jsonCellFor(f.dataTypeID));
-  const parts = fields.map((f, i) => {
-    const key = JSON.stringify(`${i === 0 ? "{" : ","}${JSON.stringify(f.name)}:`);
-    return `${key} + ((v = f[${i}]) === null ? "null" : c${i}(v))`;
-  });
-  const body = `return function rowJson(f) { let v; return ${parts.join(" + ")} + "}"; };`;
-  return new Function(...cells.map((_, i) => `c${i}`), body)(...cells) as RowJson;
-}
+/** Rows joined into one piece of the answer at a time. */
+const PIECE_ROWS = 10_000;
 
 /**
  * A pg Query that writes each row straight from the wire's text values into JSON text — no row objects are
  * built and then serialised again — and calls `onOverflow` once past the row or byte cap.
  */
 class CappedQuery extends Query {
-  /** Every row's JSON text, joined once at the end (one copy of the answer, not one per stage). */
-  readonly rows: string[] = [];
+  readonly parts: string[] = [];
+  rowsRead = 0;
   bytes = 2;
   overflow: TauError | null = null;
-  private rowJson: RowJson = () => "{}";
+  private piece: string[] = [];
+  private prefixes: string[] = [];
+  private cells: JsonCell[] = [];
 
   constructor(
     text: string,
@@ -68,28 +56,53 @@ class CappedQuery extends Query {
 
   handleRowDescription(msg: RowDescription): void {
     queryProto.handleRowDescription.call(this, msg);
-    this.rowJson = rowJsonFor(msg.fields);
+    // Column names as JSON keys; a repeated name keeps the last value, as row objects would.
+    this.prefixes = msg.fields.map((f, i) => `${i === 0 ? "{" : ","}${JSON.stringify(f.name)}:`);
+    this.cells = msg.fields.map((f) => jsonCellFor(f.dataTypeID));
   }
 
   handleDataRow(msg: { fields: (string | null)[] }): void {
     if (this.overflow) return;
-    const row = this.rowJson(msg.fields);
-    this.bytes += row.length + 1;
-    if (this.rows.push(row) > this.maxRows) {
+    const fields = msg.fields;
+    const prefixes = this.prefixes;
+    const cells = this.cells;
+    let row = fields.length === 0 ? "{" : "";
+    for (let i = 0; i < fields.length; i++) {
+      const v = fields[i];
+      row += prefixes[i] + (v === null ? "null" : cells[i](v));
+    }
+    this.piece.push(`${row}}`);
+    if (++this.rowsRead > this.maxRows) {
       this.stop(new TauError("TAU_E_CONNECTOR_RESULT_TOO_LARGE", `The query returns more than ${this.maxRows} rows, the most one extract may return.`, {
         limitRows: this.maxRows,
       }));
-    } else if (this.bytes > this.maxBytes) {
+    } else if (this.piece.length >= PIECE_ROWS) this.flushPiece();
+  }
+
+  handleCommandComplete(msg: unknown, connection: unknown): void {
+    this.flushPiece();
+    queryProto.handleCommandComplete.call(this, msg, connection);
+  }
+
+  private flushPiece(): void {
+    if (this.piece.length === 0 || this.overflow) return;
+    const text = this.piece.join(",");
+    this.piece = [];
+    this.bytes += text.length + 1;
+    if (this.bytes > this.maxBytes) {
       this.stop(new TauError("TAU_E_BRIDGE_PAYLOAD_TOO_LARGE", `The extract's rows are larger than ${this.maxBytes} bytes.`, {
         limitBytes: this.maxBytes,
-        rowsRead: this.rows.length,
+        rowsRead: this.rowsRead,
       }));
+      return;
     }
+    this.parts.push(text);
   }
 
   private stop(err: TauError): void {
     this.overflow = err;
-    this.rows.length = 0;
+    this.piece = [];
+    this.parts.length = 0;
     this.onOverflow();
   }
 }
@@ -121,7 +134,7 @@ export function runCappedExtract(
         const settle = (): void => {
           if (query.overflow) reject(query.overflow);
           else if (err) reject(err);
-          else resolve(new RawJson(`[${query.rows.join(",")}]`));
+          else resolve(new RawJson(`[${query.parts.join(",")}]`));
         };
         if (cancelling) void (cancelling as Promise<void>).then(settle);
         else settle();

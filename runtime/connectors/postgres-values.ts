@@ -95,16 +95,19 @@ export const tauPgTypes: CustomTypesConfig = {
 /** One column's text value (never null) → its JSON text, with the same forms as `tauPgTypes`. */
 export type JsonCell = (text: string) => string;
 
+/** A JSON string literal (JSON.stringify returns a flat string; cheaper overall than concatenating quotes). */
 const quote = (text: string): string => JSON.stringify(text);
-const NUMBER_JSON = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
 function floatJson(text: string): string {
-  return NUMBER_JSON.test(text) ? text : "null"; // NaN and ±Infinity have no JSON form (JSON.stringify writes null)
+  // PostgreSQL writes floats as JSON-compatible numbers, except NaN and ±Infinity (no JSON form: null, as
+  // JSON.stringify writes them).
+  const c = text.charCodeAt(text.charCodeAt(0) === 45 ? 1 : 0);
+  return c === 78 || c === 73 ? "null" : text;
 }
 
 function int8Json(text: string): string {
-  const v = parseInt8(text);
-  return typeof v === "number" ? text : quote(text);
+  if (text.length < 16) return text;
+  return typeof parseInt8(text) === "number" ? text : quote(text);
 }
 
 function numericJson(text: string): string {
