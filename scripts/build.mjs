@@ -19,6 +19,7 @@ const nodeEntries = [
   { in: "bench/duckdb-load.ts", out: "bench/duckdb-load" },
   { in: "bench/mysql-load.ts", out: "bench/mysql-load" },
   { in: "bench/postgres-load.ts", out: "bench/postgres-load" },
+  { in: "bench/store-throughput.ts", out: "bench/store-throughput" },
 ].filter((e) => {
   const ok = existsSync(join(root, e.in));
   if (!ok) process.stderr.write(`build: skipping missing entry ${e.in}\n`);
