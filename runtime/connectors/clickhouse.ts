@@ -44,8 +44,8 @@ import {
   stageName,
   urlPort,
   type Row,
+  callWarehouse,
 } from "./warehouse-common";
-import { oneBatch, parseLoadRequest, parseRows } from "./rows";
 import { runStagedLoad, type TargetColumn } from "./warehouse-load";
 
 export const CLICKHOUSE_KIND = "clickhouse";
@@ -129,24 +129,7 @@ export class ClickHouseConnector implements StreamingConnector, LoadingConnector
 
   call(method: string, args: unknown[]): Promise<unknown> {
     if (this.closed) return Promise.reject(new TauError("TAU_E_CONNECTOR_CLOSED"));
-    switch (method) {
-      case "extract":
-        return this.queue.run(() => this.extract(args[0], args[1]));
-      case "execute":
-        return this.queue.run(() => this.execute(args[0], args[1]));
-      case "getSchema":
-        return this.queue.run(() => this.getSchema(args[0]));
-      case "load":
-        // The bridge sends loads (and cursor.*) of a LoadingConnector through loadFrom itself; this serves
-        // direct host callers.
-        try {
-          return this.loadFrom(oneBatch(parseRows(args[0])), parseLoadRequest(args[1], LOAD_MODES, this.kind));
-        } catch (err) {
-          return Promise.reject(err);
-        }
-      default:
-        return Promise.reject(argsInvalid(`clickhouse has no method '${method}' (methods: extract, load, execute, getSchema; stream goes through cursor.*).`, { method }));
-    }
+    return callWarehouse(this, this.queue, LOAD_MODES, method, args);
   }
 
   async close(): Promise<void> {

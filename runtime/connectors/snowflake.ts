@@ -51,8 +51,8 @@ import {
   urlPort,
   type Row,
   type SqlScalar,
+  callWarehouse,
 } from "./warehouse-common";
-import { oneBatch, parseLoadRequest, parseRows } from "./rows";
 import { runStagedLoad, type TargetColumn } from "./warehouse-load";
 
 export const SNOWFLAKE_KIND = "snowflake";
@@ -168,24 +168,7 @@ export class SnowflakeConnector implements StreamingConnector, LoadingConnector 
 
   call(method: string, args: unknown[]): Promise<unknown> {
     if (this.closed) return Promise.reject(new TauError("TAU_E_CONNECTOR_CLOSED"));
-    switch (method) {
-      case "extract":
-        return this.queue.run(() => this.extract(args[0], args[1]));
-      case "execute":
-        return this.queue.run(() => this.execute(args[0], args[1]));
-      case "getSchema":
-        return this.queue.run(() => this.getSchema(args[0]));
-      case "load":
-        // The bridge sends loads (and cursor.*) of a LoadingConnector through loadFrom itself; this serves
-        // direct host callers.
-        try {
-          return this.loadFrom(oneBatch(parseRows(args[0])), parseLoadRequest(args[1], LOAD_MODES, this.kind));
-        } catch (err) {
-          return Promise.reject(err);
-        }
-      default:
-        return Promise.reject(argsInvalid(`snowflake has no method '${method}' (methods: extract, load, execute, getSchema; stream goes through cursor.*).`, { method }));
-    }
+    return callWarehouse(this, this.queue, LOAD_MODES, method, args);
   }
 
   async close(): Promise<void> {
