@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { jsonDepth, parseGuardedJson, stringifyGuarded } from "../../sandbox/json-guard";
 import { SecretScrubber } from "../../sandbox/scrub";
@@ -77,5 +78,41 @@ describe("stripHostDetails", () => {
     expect(out).not.toContain(root);
     expect(out).not.toMatch(/^\s+at /m);
     expect(out).toContain("at least 3 rows were expected");
+  });
+});
+
+describe("jsonDepth's string skipping", () => {
+  /** The plain per-character scan jsonDepth replaced: the reference the fast version must agree with. */
+  const reference = (text: string): number => {
+    let depth = 0;
+    let max = 0;
+    let inString = false;
+    for (let i = 0; i < text.length; i++) {
+      const c = text[i];
+      if (inString) {
+        if (c === "\\") i++;
+        else if (c === '"') inString = false;
+        continue;
+      }
+      if (c === '"') inString = true;
+      else if (c === "[" || c === "{") max = Math.max(max, ++depth);
+      else if (c === "]" || c === "}") depth--;
+    }
+    return max;
+  };
+
+  it("agrees with a per-character scan on JSON built from strings full of quotes, backslashes and brackets", () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 6 }), fc.string({ unit: fc.constantFrom('"', "\\", "[", "{", "}", "]", "a", "é") }), (value, s) => {
+        for (const text of [JSON.stringify(value), JSON.stringify([s, value, { [s]: s }])]) {
+          expect(jsonDepth(text)).toBe(reference(text));
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("does not count brackets inside strings that end in escaped backslashes", () => {
+    expect(jsonDepth(JSON.stringify(["\\", "[[[", "\\\\\"{{", { a: "\\" }]))).toBe(2);
   });
 });
