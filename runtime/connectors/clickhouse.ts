@@ -44,8 +44,8 @@ import {
   stageName,
   urlPort,
   type Row,
-  callWarehouse,
 } from "./warehouse-common";
+import { callSqlConnector } from "./sql-call";
 import { runStagedLoad, type TargetColumn } from "./warehouse-load";
 
 export const CLICKHOUSE_KIND = "clickhouse";
@@ -129,7 +129,7 @@ export class ClickHouseConnector implements StreamingConnector, LoadingConnector
 
   call(method: string, args: unknown[]): Promise<unknown> {
     if (this.closed) return Promise.reject(new TauError("TAU_E_CONNECTOR_CLOSED"));
-    return callWarehouse(this, this.queue, LOAD_MODES, method, args);
+    return callSqlConnector(this, (fn) => this.queue.run(fn), LOAD_MODES, method, args);
   }
 
   async close(): Promise<void> {

@@ -19,9 +19,9 @@ import { convertMysqlError, isFatalMysqlError } from "./mysql-errors";
 import { loadIntoMysql, type BulkPath, type MysqlSession } from "./mysql-load";
 import { describeColumns, parseMysqlTable } from "./mysql-tables";
 import { formatSql } from "./mysql-values";
-import { oneBatch, parseLoadRequest, parseRows } from "./rows";
 import { RawJson, type ConnectorContext, type ConnectorDriver, type LoadRequest, type RowCursor, type RowSource } from "./types";
 import type { LoadingConnector, StreamingConnector } from "./types";
+import { callSqlConnector } from "./sql-call";
 
 export const MYSQL_KIND = "mysql";
 export const MYSQL_LOAD_MODES = ["append", "replace", "upsert"] as const;
@@ -63,27 +63,7 @@ export class MysqlConnector implements StreamingConnector, LoadingConnector, Mys
   }
 
   call(method: string, args: unknown[]): Promise<unknown> {
-    switch (method) {
-      case "extract":
-        return this.serial(() => this.extract(args[0], args[1]));
-      case "execute":
-        return this.serial(() => this.execute(args[0], args[1]));
-      case "getSchema":
-        return this.serial(() => this.getSchema(args[0]));
-      case "load": {
-        let rows: Record<string, unknown>[];
-        let request: LoadRequest;
-        try {
-          rows = parseRows(args[0]);
-          request = parseLoadRequest(args[1], MYSQL_LOAD_MODES, "mysql");
-        } catch (err) {
-          return Promise.reject(err);
-        }
-        return this.loadFrom(oneBatch(rows), request);
-      }
-      default:
-        return Promise.reject(argsInvalid(`mysql has no method '${method}' (methods: extract, load, execute, getSchema).`, { method }));
-    }
+    return callSqlConnector(this, (fn) => this.serial(fn), MYSQL_LOAD_MODES, method, args);
   }
 
   /** Loads a row source (plain rows, a cursor of this or another connector) — see mysql-load.ts. */

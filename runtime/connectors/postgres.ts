@@ -15,7 +15,6 @@ import { PgCursor, runCappedExtract } from "./postgres-cursor";
 import { convertPgError } from "./postgres-errors";
 import { copyWriter, describeTable, loadRows, type RowWriter } from "./postgres-load";
 import { POSTGRES_DIALECT, parsePgTableName, type PgDialect } from "./postgres-sql";
-import { oneBatch, parseLoadRequest, parseRows } from "./rows";
 import type {
   ConnectorContext,
   ConnectorDriver,
@@ -27,6 +26,7 @@ import type {
   RowSource,
   StreamingConnector,
 } from "./types";
+import { callSqlConnector } from "./sql-call";
 
 export const POSTGRES_KIND = "postgres";
 const LOAD_MODES = ["append", "replace", "upsert"] as const;
@@ -74,27 +74,7 @@ export class PgConnector implements StreamingConnector, LoadingConnector {
   ) {}
 
   call(method: string, args: unknown[]): Promise<unknown> {
-    switch (method) {
-      case "extract":
-        return this.serial(() => this.extract(args[0], args[1]));
-      case "execute":
-        return this.serial(() => this.execute(args[0], args[1]));
-      case "getSchema":
-        return this.serial(() => this.getSchema(args[0]));
-      case "load": {
-        let request: LoadRequest;
-        let rows: Record<string, unknown>[];
-        try {
-          request = parseLoadRequest(args[1], LOAD_MODES, this.kind);
-          rows = parseRows(args[0]);
-        } catch (err) {
-          return Promise.reject(err);
-        }
-        return this.loadFrom(oneBatch(rows), request);
-      }
-      default:
-        return Promise.reject(argsInvalid(`${this.kind} has no method '${method}' (methods: extract, load, execute, getSchema).`, { method }));
-    }
+    return callSqlConnector(this, (fn) => this.serial(fn), LOAD_MODES, method, args);
   }
 
   /** Runs calls of this handle one at a time, in order. */

@@ -51,8 +51,8 @@ import {
   urlPort,
   type Row,
   type SqlScalar,
-  callWarehouse,
 } from "./warehouse-common";
+import { callSqlConnector } from "./sql-call";
 import { runStagedLoad, type TargetColumn } from "./warehouse-load";
 
 export const SNOWFLAKE_KIND = "snowflake";
@@ -168,7 +168,7 @@ export class SnowflakeConnector implements StreamingConnector, LoadingConnector 
 
   call(method: string, args: unknown[]): Promise<unknown> {
     if (this.closed) return Promise.reject(new TauError("TAU_E_CONNECTOR_CLOSED"));
-    return callWarehouse(this, this.queue, LOAD_MODES, method, args);
+    return callSqlConnector(this, (fn) => this.queue.run(fn), LOAD_MODES, method, args);
   }
 
   async close(): Promise<void> {

@@ -8,8 +8,7 @@ import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { checkEgress } from "../../policies";
 import { TauError } from "../../server/contract";
-import { oneBatch, parseLoadRequest, parseRows, type LoadMode } from "./rows";
-import { RawJson, type ConnectorContext, type LoadRequest, type RowCursor, type RowSource } from "./types";
+import { RawJson, type ConnectorContext, type RowCursor } from "./types";
 
 export type Row = Record<string, unknown>;
 
@@ -228,35 +227,3 @@ export function integerValue(text: string): number | string {
   return Number.isSafeInteger(n) ? n : text;
 }
 
-/** What a warehouse connector (clickhouse, bigquery, snowflake) serves through `call`. */
-export interface WarehouseMethods {
-  readonly kind: string;
-  extract(sql: unknown, params: unknown): Promise<unknown>;
-  execute(sql: unknown, params: unknown): Promise<unknown>;
-  getSchema(table: unknown): Promise<unknown>;
-  loadFrom(source: RowSource, request: LoadRequest): Promise<number>;
-}
-
-/**
- * The `call` dispatch every warehouse connector shares: statements run one at a time through its queue;
- * `load` with plain rows serves direct host callers (the bridge sends a LoadingConnector's loads and
- * cursor.* through loadFrom/openCursor itself).
- */
-export function callWarehouse(c: WarehouseMethods, queue: CallQueue, loadModes: readonly LoadMode[], method: string, args: unknown[]): Promise<unknown> {
-  switch (method) {
-    case "extract":
-      return queue.run(() => c.extract(args[0], args[1]));
-    case "execute":
-      return queue.run(() => c.execute(args[0], args[1]));
-    case "getSchema":
-      return queue.run(() => c.getSchema(args[0]));
-    case "load":
-      try {
-        return c.loadFrom(oneBatch(parseRows(args[0])), parseLoadRequest(args[1], loadModes, c.kind));
-      } catch (err) {
-        return Promise.reject(err);
-      }
-    default:
-      return Promise.reject(argsInvalid(`${c.kind} has no method '${method}' (methods: extract, load, execute, getSchema; stream goes through cursor.*).`, { method }));
-  }
-}
