@@ -3,12 +3,15 @@
 // SDK's type declarations (what deploy type-checks against and `tau init` writes), and the dashboard.
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, chmodSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, rmSync, chmodSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const dist = join(root, "dist");
+// Everything is built into a fresh folder that then replaces dist/ in two renames, so that a build never
+// leaves a half-written dist/ under a test or daemon that is reading it.
+const finalDist = join(root, "dist");
+const dist = join(root, `dist.building-${process.pid}`);
 const started = Date.now();
 
 const nodeEntries = [
@@ -28,6 +31,7 @@ const nodeEntries = [
 
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
+process.on("exit", () => rmSync(dist, { recursive: true, force: true }));
 
 await build({
   absWorkingDir: root,
@@ -59,13 +63,19 @@ await build({
 });
 
 // SDK declarations for deploy-time type checking and `tau init`.
-execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "runtime/sdk/tsconfig.json"], {
+execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "runtime/sdk/tsconfig.json", "--outDir", join(dist, "sdk-types")], {
   cwd: root,
   stdio: "inherit",
 });
 
 if (existsSync(join(root, "web/build.mjs"))) {
-  execFileSync(process.execPath, [join(root, "web/build.mjs")], { cwd: root, stdio: "inherit" });
+  // The dashboard's build takes the folder to write into (it writes `<dist>/web/`).
+  execFileSync(process.execPath, [join(root, "web/build.mjs"), dist], { cwd: root, stdio: "inherit" });
 }
+
+const old = join(root, `dist.old-${process.pid}`);
+if (existsSync(finalDist)) renameSync(finalDist, old);
+renameSync(dist, finalDist);
+rmSync(old, { recursive: true, force: true });
 
 process.stderr.write(`build: done in ${Date.now() - started} ms\n`);
