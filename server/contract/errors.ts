@@ -72,6 +72,14 @@ export const ERRORS = {
   TAU_E_SECRET_NOT_FOUND: spec(200, "No secret with that name.", "In local mode ctx.secret reads taud's environment: export the variable before starting taud."),
   TAU_E_POLICY_DENIED: spec(200, "The tenant policy does not allow this operation.", "details.rule names the policy rule; ask an admin to change the policy, or use an allowed connector or host."),
 
+  // ── hosted mode: auth, tenants, secrets ──────────────────────────────────────────────────────────
+  TAU_E_AUTH_REQUIRED: spec(401, "This Tau instance needs a bearer token.", "Set TAU_TOKEN to a token issued for your tenant (an admin runs `tau tokens issue --tenant T --role R`)."),
+  TAU_E_AUTH_INVALID: spec(401, "The bearer token was refused.", "Check TAU_TOKEN: it must be a token this instance issued (right key and algorithm), unaltered; details.reason says which check failed."),
+  TAU_E_AUTH_EXPIRED: spec(401, "The bearer token has expired.", "Ask an admin for a new token (`tau tokens issue`), then set TAU_TOKEN to it."),
+  TAU_E_AUTH_CONFIG: spec(500, "The instance's token configuration cannot do this.", "An operator must set the option named in details.option (e.g. TAU_JWT_PRIVATE_KEY to issue RS256/ES256 tokens)."),
+  TAU_E_FORBIDDEN: spec(403, "The token's role does not allow this.", "details.needed names the role required; ask an admin for a token with that role."),
+  TAU_E_SECRET_UNREADABLE: spec(500, "A stored secret cannot be decrypted.", "It was written under another TAU_SECRET_KEY or altered in the database; set the secret again with `tau secrets set NAME`."),
+
   // ── connectors ───────────────────────────────────────────────────────────────────────────────────
   TAU_E_CONNECTOR_ARGS_INVALID: spec(200, "Invalid arguments to a connector call.", "Check the call against the connector's documentation in docs/sdk.md."),
   TAU_E_CONNECTOR_CLOSED: spec(200, "The connector was used after it was closed.", "Use the connector inside its `await using` block."),
