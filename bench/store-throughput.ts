@@ -35,7 +35,7 @@ function tempHome(): { home: string; remove: () => void } {
   return { home, remove: () => rmSync(home, { recursive: true, force: true }) };
 }
 
-const META = { name: "noop", description: "", schedule: null, tags: [], dependsOn: [], timeoutSec: null };
+const META = { name: "noop", description: "", schedule: null, tags: [], dependsOn: [], timeoutSec: null, retries: 0, retryDelaySec: 10, retryOn: [], maxConcurrentRuns: 1 };
 
 async function addPipeline(pipelines: PipelineRepository): Promise<number> {
   await pipelines.ensureTenant("local", "Local");
@@ -56,7 +56,7 @@ async function ormRunsPerSec(): Promise<number> {
     for (let b = 0; b < RUNS / BATCH; b++) {
       const ids = Array.from({ length: BATCH }, (_, i) => `run_orm_${b}_${i}`);
       await db.transaction("bench", async (em) => {
-        await em.insertMany(RunEntity, ids.map((id) => ({ id, tenantId: "local", pipeline: pipelineId, version: 1, status: "queued", trigger: "manual", params: {}, queuedAt: Date.now(), startedAt: null, finishedAt: null, result: null, error: null, executor: null })));
+        await em.insertMany(RunEntity, ids.map((id) => ({ id, tenantId: "local", pipeline: pipelineId, version: 1, status: "queued", trigger: "manual", params: {}, queuedAt: Date.now(), startedAt: null, finishedAt: null, result: null, error: null, executor: null, attempt: 1, maxAttempts: 1, retryOf: null, retriedBy: null, notBefore: null })));
         await em.insertMany(EventEntity, ids.map((id) => event(id, "run.queued", null)));
         for (const id of ids) await em.nativeUpdate(RunEntity, { id }, { status: "running", startedAt: Date.now() });
         await em.insertMany(EventEntity, ids.map((id) => event(id, "run.started", null)));

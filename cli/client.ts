@@ -11,6 +11,7 @@ import {
   type DeployResponse,
   type PipelineDetailView,
   type PipelineView,
+  type RollbackResponse,
   type RunEvent,
   type RunRequest,
   type RunSummary,
@@ -69,8 +70,17 @@ export class TauClient {
     return this.list<RunEvent>(`/api/runs/${enc(id)}/events`, "events", { afterSeq });
   }
 
-  errors(limit?: number): Promise<RunSummary[]> {
-    return this.list<RunSummary>("/api/errors", "errors", { limit });
+  /** `POST /api/runs/:id/cancel`: the run as it stands after the cancel. */
+  cancelRun(id: string): Promise<RunView> {
+    return this.request("POST", `/api/runs/${enc(id)}/cancel`);
+  }
+
+  rollback(name: string, to?: number): Promise<RollbackResponse> {
+    return this.request("POST", `/api/pipelines/${enc(name)}/rollback`, undefined, to === undefined ? {} : { to });
+  }
+
+  errors(limit?: number, pipeline?: string): Promise<RunSummary[]> {
+    return this.list<RunSummary>("/api/errors", "errors", { limit, pipeline });
   }
 
   status(): Promise<StatusView> {

@@ -8,28 +8,40 @@ import { Cli, Builtins } from "clipanion";
 import type { TauError } from "../server/contract";
 import { EXIT, usageError } from "./exit-codes";
 import { errorDocument, writeDocument } from "./output";
+import { CancelCommand } from "./commands/cancel";
 import { CodeCommand } from "./commands/code";
+import { DagCommand } from "./commands/dag";
+import { DashboardCommand } from "./commands/dashboard";
+import { DependsCommand } from "./commands/depends";
 import { DeployCommand } from "./commands/deploy";
 import { ErrorsCommand } from "./commands/errors";
 import { InitCommand } from "./commands/init";
 import { InspectCommand } from "./commands/inspect";
 import { ListCommand } from "./commands/list";
 import { LogsCommand } from "./commands/logs";
+import { RollbackCommand } from "./commands/rollback";
 import { RunCommand } from "./commands/run";
 import { RunsCommand } from "./commands/runs";
+import { ScheduleCommand } from "./commands/schedule";
 import { StatusCommand } from "./commands/status";
 import { VersionCommand } from "./commands/version";
 
 export const COMMANDS = [
+  CancelCommand,
   CodeCommand,
+  DagCommand,
+  DashboardCommand,
+  DependsCommand,
   DeployCommand,
   ErrorsCommand,
   InitCommand,
   InspectCommand,
   ListCommand,
   LogsCommand,
+  RollbackCommand,
   RunCommand,
   RunsCommand,
+  ScheduleCommand,
   StatusCommand,
   VersionCommand,
 ];

@@ -40,17 +40,14 @@ export interface SourceProblem {
  * The modules a pipeline may import, and what each resolves to in the isolate: the runtime's frozen
  * `globalThis.__tau_sdk` (guest.ts).
  */
-const SDK_MODULES: Readonly<Record<string, string>> = { tau: "core", "tau/connectors": "connectors" };
+const SDK_MODULES: Readonly<Record<string, string>> = { tau: "core", "tau/connectors": "connectors", "tau/materializations": "materializations" };
 
 /**
  * Tau modules that exist in the design but not yet in this build. Importing one is refused at deploy
  * with TAU_E_DEPLOY_MODULE_UNAVAILABLE (not IMPORT_FORBIDDEN: the import is right, Tau is behind), so an
  * agent learns it before a run, at the import's line, rather than from a failing run.
  */
-const UNAVAILABLE_MODULES: Readonly<Record<string, string>> = {
-  "tau/materializations":
-    '"tau/materializations" is not available in this version of Tau yet. Build tables with a connector\'s execute(), e.g. CREATE OR REPLACE TABLE … AS SELECT ….',
-};
+const UNAVAILABLE_MODULES: Readonly<Record<string, string>> = {};
 
 const SHIM_NAMESPACE = "tau-sdk";
 const PLUGIN_NAME = "tau-imports";

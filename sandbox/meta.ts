@@ -4,7 +4,7 @@
  * here, with the field that is wrong in `details.field`.
  */
 import { Cron } from "croner";
-import { ERRORS, type ErrorCode, type RunError } from "../server/contract";
+import { ERRORS, isErrorCode, type ErrorCode, type RunError } from "../server/contract";
 import type { PipelineMeta } from "./types";
 
 export const PIPELINE_NAME = /^[a-z][a-z0-9_-]{0,63}$/;
@@ -23,7 +23,24 @@ function invalid(code: ErrorCode, message: string, field: string): MetaValidatio
 
 const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === "string");
 
-const KNOWN_FIELDS = ["name", "description", "schedule", "tags", "dependsOn", "timeoutSec"] as const;
+const KNOWN_FIELDS = [
+  "name",
+  "description",
+  "schedule",
+  "tags",
+  "dependsOn",
+  "timeoutSec",
+  "retries",
+  "retryDelaySec",
+  "retryOn",
+  "maxConcurrentRuns",
+] as const;
+
+/** Run control when the meta says nothing (docs/runs.md). Versions deployed before these fields existed read the same. */
+export const RUN_CONTROL_DEFAULTS = { retries: 0, retryDelaySec: 10, retryOn: [] as ErrorCode[], maxConcurrentRuns: 1 } as const;
+const RETRIES_MAX = 100;
+const RETRY_DELAY_MAX_SEC = 86_400;
+const MAX_CONCURRENT_RUNS_MAX = 1_000;
 
 /** The known field an unknown key most likely meant (case-insensitive, at most 2 edits), or null. */
 function closestField(key: string): string | null {
@@ -99,9 +116,53 @@ export function validateMeta(raw: unknown): MetaValidation {
     return invalid("TAU_E_DEPLOY_META_INVALID", "meta.timeoutSec must be a positive number of seconds, or null.", "timeoutSec");
   }
 
+  const retries = m.retries ?? RUN_CONTROL_DEFAULTS.retries;
+  if (typeof retries !== "number" || !Number.isInteger(retries) || retries < 0 || retries > RETRIES_MAX) {
+    return invalid("TAU_E_DEPLOY_META_INVALID", `meta.retries must be an integer from 0 to ${RETRIES_MAX} (retries after the first attempt).`, "retries");
+  }
+  const retryDelaySec = m.retryDelaySec ?? RUN_CONTROL_DEFAULTS.retryDelaySec;
+  if (typeof retryDelaySec !== "number" || !Number.isFinite(retryDelaySec) || retryDelaySec < 0 || retryDelaySec > RETRY_DELAY_MAX_SEC) {
+    return invalid("TAU_E_DEPLOY_META_INVALID", `meta.retryDelaySec must be a number of seconds from 0 to ${RETRY_DELAY_MAX_SEC}.`, "retryDelaySec");
+  }
+  const retryOn = m.retryOn ?? [];
+  if (!isStringArray(retryOn)) return invalid("TAU_E_DEPLOY_META_INVALID", "meta.retryOn must be an array of Tau error codes, e.g. [\"TAU_E_PIPELINE_ERROR\"].", "retryOn");
+  const unknownCode = retryOn.find((code) => !isErrorCode(code));
+  if (unknownCode !== undefined) {
+    return invalid("TAU_E_DEPLOY_META_INVALID", `meta.retryOn names ${JSON.stringify(unknownCode.slice(0, 80))}, which is not a Tau error code (see docs/errors.md).`, "retryOn");
+  }
+  if (retryOn.includes("TAU_E_RUN_CANCELLED")) {
+    return invalid("TAU_E_DEPLOY_META_INVALID", "meta.retryOn cannot name TAU_E_RUN_CANCELLED: a cancelled run is never retried.", "retryOn");
+  }
+  const maxConcurrentRuns = m.maxConcurrentRuns ?? RUN_CONTROL_DEFAULTS.maxConcurrentRuns;
+  if (typeof maxConcurrentRuns !== "number" || !Number.isInteger(maxConcurrentRuns) || maxConcurrentRuns < 1 || maxConcurrentRuns > MAX_CONCURRENT_RUNS_MAX) {
+    return invalid("TAU_E_DEPLOY_META_INVALID", `meta.maxConcurrentRuns must be an integer from 1 to ${MAX_CONCURRENT_RUNS_MAX}.`, "maxConcurrentRuns");
+  }
+
   return {
     ok: true,
-    meta: { name: m.name, description, schedule, tags: [...tags], dependsOn: [...new Set(dependsOn)], timeoutSec },
+    meta: {
+      name: m.name,
+      description,
+      schedule,
+      tags: [...tags],
+      dependsOn: [...new Set(dependsOn)],
+      timeoutSec,
+      retries,
+      retryDelaySec,
+      retryOn: [...new Set(retryOn)] as ErrorCode[],
+      maxConcurrentRuns,
+    },
+  };
+}
+
+/** A stored version's meta with the run-control defaults filled in (versions deployed before they existed lack them). */
+export function withRunControlDefaults(meta: PipelineMeta): PipelineMeta {
+  return {
+    ...meta,
+    retries: meta.retries ?? RUN_CONTROL_DEFAULTS.retries,
+    retryDelaySec: meta.retryDelaySec ?? RUN_CONTROL_DEFAULTS.retryDelaySec,
+    retryOn: meta.retryOn ?? [],
+    maxConcurrentRuns: meta.maxConcurrentRuns ?? RUN_CONTROL_DEFAULTS.maxConcurrentRuns,
   };
 }
 

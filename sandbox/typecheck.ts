@@ -28,7 +28,7 @@ export interface TypecheckResult {
 }
 
 export interface PipelineTypeCheckerOptions {
-  /** Folder with the SDK's declarations: index.d.ts (`tau`) and connectors.d.ts (`tau/connectors`). */
+  /** Folder with the SDK's declarations: index.d.ts (`tau`), connectors.d.ts (`tau/connectors`), materializations.d.ts (`tau/materializations`). */
   sdkTypesDir: string;
 }
 
@@ -74,7 +74,7 @@ function compilerOptions(ts: TypeScript, sdkTypesDir: string): TS.CompilerOption
     skipLibCheck: true,
     allowJs: false,
     baseUrl: sdkTypesDir,
-    paths: { tau: ["index.d.ts"], "tau/connectors": ["connectors.d.ts"] },
+    paths: { tau: ["index.d.ts"], "tau/connectors": ["connectors.d.ts"], "tau/materializations": ["materializations.d.ts"] },
   };
 }
 
@@ -155,5 +155,5 @@ export function createPipelineTypeChecker(options: PipelineTypeCheckerOptions): 
 
 /** The SDK declaration files a checker needs, for a clear error when dist/ was not built. */
 export function sdkDeclarationFiles(sdkTypesDir: string): string[] {
-  return [join(sdkTypesDir, "index.d.ts"), join(sdkTypesDir, "connectors.d.ts")];
+  return [join(sdkTypesDir, "index.d.ts"), join(sdkTypesDir, "connectors.d.ts"), join(sdkTypesDir, "materializations.d.ts")];
 }

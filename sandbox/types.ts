@@ -14,6 +14,12 @@ export interface PipelineMeta {
   tags: string[];
   dependsOn: string[];
   timeoutSec: number | null;
+  /** Run control (docs/runs.md): retries of a failed run, their backoff base, extra codes to retry. */
+  retries: number;
+  retryDelaySec: number;
+  retryOn: ErrorCode[];
+  /** Runs of this pipeline executing at once. */
+  maxConcurrentRuns: number;
 }
 
 export interface CompileInput {

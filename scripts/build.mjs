@@ -23,6 +23,8 @@ const nodeEntries = [
   { in: "bench/mysql-load.ts", out: "bench/mysql-load" },
   { in: "bench/postgres-load.ts", out: "bench/postgres-load" },
   { in: "bench/store-throughput.ts", out: "bench/store-throughput" },
+  { in: "bench/scheduler.ts", out: "bench/scheduler" },
+  { in: "bench/dag.ts", out: "bench/dag" },
 ].filter((e) => {
   const ok = existsSync(join(root, e.in));
   if (!ok) process.stderr.write(`build: skipping missing entry ${e.in}\n`);

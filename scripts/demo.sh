@@ -39,11 +39,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for name in seed_raw stage_orders daily_revenue customer_ltv; do
+for name in seed_raw stage_orders daily_revenue customer_ltv warehouse_models; do
   echo "demo: deploy examples/$name.ts" >&2
   tau deploy "examples/$name.ts" >/dev/null
 done
-for name in seed_raw stage_orders daily_revenue customer_ltv; do
+for name in seed_raw stage_orders daily_revenue customer_ltv warehouse_models; do
   echo "demo: run $name" >&2
   tau run "$name" | node -e '
     let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {

@@ -10,10 +10,12 @@ import { LOCAL_POLICY } from "../policies";
 import { compilePipeline, ExecutorPool, warmUpCompiler } from "../sandbox";
 import { EventBus } from "./event-bus";
 import { HomeLock } from "./home-lock";
+import { DagService } from "./dag";
 import { createApp, registerApi } from "./http/app";
 import { IdGenerator } from "./ids";
 import { compileDaemonOptions, type CompiledDaemonOptions, type DaemonOptions } from "./options";
 import type { CompilePipeline, ExecutorPoolPort } from "./sandbox-port";
+import { ScheduleService, systemClock, type Clock } from "./scheduler";
 import { DeployService } from "./services/deploy";
 import { RunService } from "./services/runs";
 import { Store } from "./store";
@@ -28,6 +30,8 @@ export interface DaemonDependencies {
   pool?: ExecutorPoolPort;
   /** The compiler (default: sandbox's compilePipeline with `options.maxSourceBytes`). */
   compile?: CompilePipeline;
+  /** The scheduler's clock (default: the system clock); tests inject a manual one. */
+  clock?: Clock;
 }
 
 export interface Daemon {
@@ -82,14 +86,17 @@ export async function createDaemon(options: DaemonOptions = {}, deps: DaemonDepe
     cleanups.push(() => pool.close());
     await pool.start();
 
+    // One generator for run ids daemon-wide (graph runs record runs too): ids stay monotonic.
+    const ids = new IdGenerator();
     const runs = new RunService({
       store,
       pool,
       log,
-      ids: new IdGenerator(),
+      ids,
       policy: LOCAL_POLICY,
       home: o.home,
       concurrency: o.concurrency,
+      tenantConcurrency: o.tenantConcurrency,
       maxQueued: o.maxQueued,
       executorName: `taud:${process.pid}`,
       runViewLogLines: RUN_VIEW_LOG_LINES,
@@ -101,7 +108,18 @@ export async function createDaemon(options: DaemonOptions = {}, deps: DaemonDepe
     const compile = deps.compile ?? ((input) => compilePipeline(input, compileOptions));
     // The first deploy would otherwise pay ~2 s loading TypeScript; never throws.
     if (!deps.compile) void warmUpCompiler(compileOptions);
-    const deploy = new DeployService({ store, pool, compile, policy: LOCAL_POLICY });
+    const schedules = new ScheduleService({ store, runs, clock: deps.clock ?? systemClock, log });
+    const dag = new DagService({ store, runs, log, ids });
+    const interruptedGraphRuns = await dag.recoverInterrupted();
+    if (interruptedGraphRuns > 0) log.warn({ graphRuns: interruptedGraphRuns }, "failed graph runs left unfinished by a previous daemon");
+    cleanups.push(bus.subscribe((event) => dag.onEvent(event)));
+    const deploy = new DeployService({
+      store,
+      pool,
+      compile,
+      policy: LOCAL_POLICY,
+      hooks: { guard: (tenantId, meta, existing, write) => dag.guardDeploy(tenantId, meta, existing, write), changed: (tenantId, name) => schedules.refresh(tenantId, name) },
+    });
 
     let closing = false;
     await registerApi(
@@ -110,6 +128,8 @@ export async function createDaemon(options: DaemonOptions = {}, deps: DaemonDepe
         store,
         deploy,
         runs,
+        schedules,
+        dag,
         bus,
         pool,
         log,
@@ -120,6 +140,9 @@ export async function createDaemon(options: DaemonOptions = {}, deps: DaemonDepe
       appOptions,
     );
     cleanups.push(() => app.close());
+    // Catch-up runs for fires missed while the daemon was down are queued here, before the port opens.
+    await schedules.start();
+    cleanups.push(() => schedules.stop());
     await app.listen({ port: o.port, host: o.bind });
 
     let closed: Promise<void> | undefined;
@@ -130,7 +153,10 @@ export async function createDaemon(options: DaemonOptions = {}, deps: DaemonDepe
       close: () =>
         (closed ??= (async () => {
           closing = true;
+          dag.beginShutdown();
+          await schedules.stop();
           await runs.shutdown(o.shutdownGraceMs);
+          await dag.stop();
           await cleanup();
         })()),
     };

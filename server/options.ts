@@ -20,6 +20,8 @@ export interface DaemonOptions {
   executors?: number;
   /** Runs executing at once. Default 2 × executors (TAU_CONCURRENCY). */
   concurrency?: number;
+  /** Runs of one tenant executing at once. Default: the daemon-wide concurrency (TAU_TENANT_CONCURRENCY). */
+  tenantConcurrency?: number;
   /** Runs waiting in the queue before new ones are refused. Default 10,000 (TAU_MAX_QUEUED). */
   maxQueued?: number;
   /** On SIGTERM/SIGINT, how long running runs may go on before they are interrupted. Default 10 s (TAU_SHUTDOWN_GRACE_MS). */
@@ -49,6 +51,7 @@ const SPECS: OptionSpec[] = [
   { key: "bind", flag: "--bind", env: "TAU_BIND", kind: "string" },
   { key: "executors", flag: "--executors", env: "TAU_EXECUTORS", kind: "int", min: 1, max: 64 },
   { key: "concurrency", flag: "--concurrency", env: "TAU_CONCURRENCY", kind: "int", min: 1, max: 4096 },
+  { key: "tenantConcurrency", flag: "--tenant-concurrency", env: "TAU_TENANT_CONCURRENCY", kind: "int", min: 1, max: 4096 },
   { key: "maxQueued", flag: "--max-queued", env: "TAU_MAX_QUEUED", kind: "int", min: 0, max: 10_000_000 },
   { key: "shutdownGraceMs", flag: "--shutdown-grace-ms", env: "TAU_SHUTDOWN_GRACE_MS", kind: "int", min: 0, max: 86_400_000 },
   { key: "logLevel", flag: "--log-level", env: "TAU_LOG_LEVEL", kind: "level" },
@@ -89,13 +92,15 @@ export function compileDaemonOptions(
   }
 
   const executors = merged.executors ?? 2;
+  const concurrency = merged.concurrency ?? 2 * executors;
   const home = merged.home ?? join(homedir(), ".tau");
   return {
     home: isAbsolute(home) ? home : resolve(home),
     port: merged.port ?? 7070,
     bind: merged.bind ?? "127.0.0.1",
     executors,
-    concurrency: merged.concurrency ?? 2 * executors,
+    concurrency,
+    tenantConcurrency: merged.tenantConcurrency ?? concurrency,
     maxQueued: merged.maxQueued ?? 10_000,
     shutdownGraceMs: merged.shutdownGraceMs ?? 10_000,
     logLevel: merged.logLevel ?? "info",

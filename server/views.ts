@@ -11,7 +11,7 @@ import type {
   RunView,
   StepView,
 } from "./contract";
-import { iso, isoOrNull, type PipelineRow, type RunRecord, type StepRecord, type VersionInfo } from "./store";
+import { effectiveDependsOn, effectiveSchedule, iso, isoOrNull, type PipelineRow, type RunRecord, type StepRecord, type VersionInfo } from "./store";
 
 export function runSummaryView(run: RunRecord): RunSummary {
   return {
@@ -21,6 +21,12 @@ export function runSummaryView(run: RunRecord): RunSummary {
     status: run.status,
     trigger: run.trigger,
     params: run.params,
+    attempt: run.attempt ?? 1,
+    maxAttempts: run.maxAttempts ?? 1,
+    retryOf: run.retryOf ?? null,
+    retriedBy: run.retriedBy ?? null,
+    notBefore: isoOrNull(run.notBefore ?? null),
+    graphRunId: run.graphRunId ?? null,
     queuedAt: iso(run.queuedAt),
     startedAt: isoOrNull(run.startedAt),
     finishedAt: isoOrNull(run.finishedAt),
@@ -39,6 +45,12 @@ export function runView(run: RunRecord, steps: readonly StepRecord[], logs: LogL
     status: s.status,
     trigger: s.trigger,
     params: s.params,
+    attempt: s.attempt,
+    maxAttempts: s.maxAttempts,
+    retryOf: s.retryOf,
+    retriedBy: s.retriedBy,
+    notBefore: s.notBefore,
+    graphRunId: s.graphRunId,
     queuedAt: s.queuedAt,
     startedAt: s.startedAt,
     finishedAt: s.finishedAt,
@@ -69,10 +81,12 @@ export function pipelineView(pipeline: PipelineRow, lastRun: RunRecord | null | 
     name: pipeline.name,
     description: pipeline.description,
     tags: pipeline.tags,
-    schedule: pipeline.schedule,
-    enabled: pipeline.enabled,
-    dependsOn: pipeline.dependsOn,
+    ...scheduleFields(pipeline),
+    dependsOn: effectiveDependsOn(pipeline),
     timeoutSec: pipeline.timeoutSec,
+    retries: pipeline.retries ?? 0,
+    retryDelaySec: pipeline.retryDelaySec ?? 10,
+    maxConcurrentRuns: pipeline.maxConcurrentRuns ?? 1,
     currentVersion: pipeline.currentVersion,
     filename: pipeline.filename,
     createdAt: iso(pipeline.createdAt),
@@ -92,5 +106,19 @@ export function versionView(version: VersionInfo): PipelineVersionView {
     createdAt: iso(version.createdAt),
     sourceBytes: version.sourceBytes,
     filename: version.filename,
+  };
+}
+
+/** The schedule in effect as the pipeline view shows it (docs/scheduling.md). */
+export function scheduleFields(
+  pipeline: Pick<PipelineRow, "schedule" | "scheduleOverride" | "enabled" | "nextRunAt">,
+): Pick<PipelineView, "schedule" | "enabled" | "everySec" | "timezone" | "nextRunAt"> {
+  const spec = effectiveSchedule(pipeline);
+  return {
+    schedule: spec?.cron ?? null,
+    enabled: pipeline.enabled,
+    everySec: spec?.everySec ?? null,
+    timezone: spec?.cron ? (spec.timezone ?? "UTC") : null,
+    nextRunAt: spec && pipeline.enabled ? isoOrNull(pipeline.nextRunAt) : null,
   };
 }

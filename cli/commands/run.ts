@@ -17,7 +17,9 @@ export class RunCommand extends TauCommand {
     details: `
       Prints the run (RunView). Exit code 0 when the run succeeded, 1 when it ended any other way or was
       still running when --timeout passed (stdout still holds the run: read its status and error), so
-      \`tau run x && next\` works. With --detach, prints the queued run and exits 0.
+      \`tau run x && next\` works. With --detach, prints the queued run and exits 0. A pipeline with
+      \`retries\` is waited for through its retries: the run printed is the last attempt (attempt,
+      retryOf; \`tau runs NAME\` lists every attempt).
     `,
     examples: [
       ["Run and wait", "$0 run orders_sync"],
@@ -43,16 +45,23 @@ export class RunCommand extends TauCommand {
     const deadline = timeoutSec === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeoutSec * 1000;
     const waitMs = Math.min(WAIT_CHUNK_MS, remaining(deadline));
     let run = await client.startRun(this.name, waitMs > 0 ? { params, wait: true, waitMs } : { params, wait: false });
-    if (!isTerminal(run) && remaining(deadline) > 0) {
+    if (!isFinal(run) && remaining(deadline) > 0) {
       this.hint(`run ${run.id} is ${run.status}; waiting for it to end`);
       let pause = POLL_MIN_MS;
-      while (!isTerminal(run) && remaining(deadline) > 0) {
+      while (!isFinal(run) && remaining(deadline) > 0) {
+        // A failed attempt that is being retried: follow the retry (pipeline meta `retries`).
+        if (isTerminal(run) && run.retriedBy) {
+          this.hint(`attempt ${run.attempt} failed with ${run.error?.code ?? run.status}; following its retry ${run.retriedBy}`);
+          run = await client.getRun(run.retriedBy);
+          pause = POLL_MIN_MS;
+          continue;
+        }
         await sleep(Math.min(pause, remaining(deadline)));
         pause = Math.min(pause * 2, POLL_MAX_MS);
         run = await client.getRun(run.id);
       }
     }
-    if (!isTerminal(run)) {
+    if (!isFinal(run)) {
       this.hint(`stopped waiting after --timeout ${timeoutSec}s; run ${run.id} is still ${run.status}. ` +
         `Follow it with: tau logs ${this.name} --run ${run.id} --follow`);
     }
@@ -62,6 +71,11 @@ export class RunCommand extends TauCommand {
 
 function isTerminal(run: RunView): boolean {
   return TERMINAL_RUN_STATUSES.includes(run.status);
+}
+
+/** Ended, with no retry of it pending: the run `tau run` prints. */
+function isFinal(run: RunView): boolean {
+  return isTerminal(run) && !run.retriedBy;
 }
 
 function remaining(deadline: number): number {

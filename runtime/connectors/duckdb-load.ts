@@ -1,50 +1,38 @@
 /**
  * `load` for the DuckDB connectors (duckdb_local, motherduck): every batch of the RowSource is appended with
- * DuckDB's appender to a temporary staging table (widened as later batches show new columns or values), then
- * one transaction moves the staged rows into the target:
+ * DuckDB's appender, a column vector at a time (duckdb-vectors.ts), to a temporary staging table (widened as
+ * later batches show new columns or values), then one transaction moves the staged rows into the target
+ * (duckdb-tables.ts):
  *
  *   - missing table → created from the rows' inferred types (with a PRIMARY KEY on the mergeKey for upsert);
  *   - fields the table lacks → `ALTER TABLE … ADD COLUMN` in the same transaction;
  *   - `append` into an existing table whose column types the appender can take → the appender writes into
- *     the table itself, in one transaction (duckdb-append.ts); otherwise `INSERT … BY NAME`; `replace` → `DELETE` + `INSERT` when the rows have the table's columns,
- *     else `DROP` + `CREATE` + `INSERT` (readers see the old table or the new one, never an empty one);
+ *     the table itself, in one transaction (duckdb-append.ts); otherwise `INSERT … BY NAME`;
+ *   - `replace` → `DELETE` + `INSERT` when the rows have the table's columns, else `DROP` + `CREATE` +
+ *     `INSERT` (readers see the old table or the new one, never an empty one);
  *   - `upsert` → `INSERT … ON CONFLICT (key) DO UPDATE` when the table has a PRIMARY KEY/UNIQUE constraint on
  *     exactly the mergeKey, else `DELETE … USING` + `INSERT`; staged rows with the same key: the last wins.
  *     Into an existing table the appender can fill, the staging table takes the table's own column types
  *     (values converted in JS as DuckDB's casts would), so the merge itself casts nothing.
  *
+ * A host-side copy whose source is another DuckDB query goes chunk by chunk with no JS values at all
+ * (duckdb-copy.ts) when the column types allow it, else through the rows like any other source.
+ *
  * A value that cannot go into an existing column is refused while staging (TAU_E_CONNECTOR_TYPE_MISMATCH),
  * before the target is touched; any failure rolls the transaction back, so the target stays as it was.
  */
-import { DuckDBDataChunkWriter, JSToDuckDBValueConverter, type DuckDBConnection } from "@duckdb/node-api";
+import type { DuckDBConnection } from "@duckdb/node-api";
 import { TauError } from "../../server/contract";
-import { appendDirect, directColumns, type DirectColumn } from "./duckdb-append";
-import { convertDuckDbError, isDuckDbTransactionConflict } from "./duckdb-errors";
-import { parseTableName, quoteIdent, type TableName } from "./duckdb-sql";
-import { stageTypeFor, stageValue, type StageType } from "./duckdb-values";
-import {
-  ColumnInference,
-  DUCKDB_TYPES,
-  checkMergeKey,
-  findColumn,
-  findTypeConflict,
-  logicalTypeOf,
-  newColumns,
-  type InferredColumn,
-  type TargetColumn,
-} from "./rows";
+import { appendDirect } from "./duckdb-append";
+import { copyChunks } from "./duckdb-copy";
+import { DuckDbCursor } from "./duckdb-cursor";
+import { convertDuckDbError } from "./duckdb-errors";
+import { parseTableName, quoteIdent } from "./duckdb-sql";
+import { LoadStatements, describeTable, moveStaged, stageName, type ExistingTable } from "./duckdb-tables";
+import { stageTypeFor, type StageType } from "./duckdb-values";
+import { ChunkWriter } from "./duckdb-vectors";
+import { ColumnInference, DUCKDB_TYPES, checkMergeKey, findTypeConflict, type InferredColumn } from "./rows";
 import type { LoadRequest, RowSource } from "./types";
-
-const LOAD_CONFLICT_RETRIES = 8;
-let stageCounter = 0;
-
-interface ExistingTable {
-  columns: TargetColumn[];
-  /** The columns for appending straight into the table (duckdb-append.ts), or null when it needs staging. */
-  direct: DirectColumn[] | null;
-  /** Column lists of the table's PRIMARY KEY and UNIQUE constraints. */
-  uniqueKeys: string[][];
-}
 
 interface StageColumn {
   name: string;
@@ -55,33 +43,45 @@ interface StageColumn {
 export async function loadIntoDuckDb(c: DuckDBConnection, source: RowSource, request: LoadRequest): Promise<number> {
   const table = parseTableName(request.table);
   const mode = request.mode;
-  const stage = `__tau_stage_${process.pid}_${++stageCounter}`;
-  const stageSql = `temp.main.${quoteIdent(stage)}`;
-  let sql = "";
-  const run = async (statement: string): Promise<void> => {
-    sql = statement;
-    await c.run(statement);
-  };
+  const st = new LoadStatements(c);
+  try {
+    st.note(`DESCRIBE ${table.sql}`);
+    const before = await describeTable(c, table);
+    if (source.cursor instanceof DuckDbCursor) {
+      const copied = await copyChunks(st, source.cursor, table, request, before);
+      if (copied !== null) return copied;
+    }
+    return await loadRows(st, source, table, request, before);
+  } catch (err) {
+    if (err instanceof TauError) {
+      if (err.details.mode === undefined && err.code === "TAU_E_CONNECTOR_TYPE_MISMATCH") err.details.mode = mode;
+      throw err;
+    }
+    throw convertDuckDbError(err, { sql: st.last, table: table.text, details: { mode } });
+  }
+}
+
+async function loadRows(st: LoadStatements, source: RowSource, table: ReturnType<typeof parseTableName>, request: LoadRequest, before: ExistingTable | null): Promise<number> {
+  const { c } = st;
+  const mode = request.mode;
+  const run = (statement: string): Promise<void> => st.run(statement);
+  const note = (what: string): void => st.note(what);
+  const inference = new ColumnInference();
+  if (mode === "append" && before?.direct) {
+    await run("BEGIN TRANSACTION");
+    try {
+      const loaded = await appendDirect(c, table, before.direct, source, inference, run, note);
+      await run("COMMIT");
+      return loaded;
+    } catch (err) {
+      await st.rollback();
+      throw err;
+    }
+  }
+
+  const stage = stageName();
   let staged = false;
   try {
-    sql = `DESCRIBE ${table.sql}`;
-    const before = await describeTable(c, table);
-
-    const inference = new ColumnInference();
-    if (mode === "append" && before?.direct) {
-      await run("BEGIN TRANSACTION");
-      try {
-        const loaded = await appendDirect(c, table, before.direct, source, inference, run, (what) => {
-          sql = what;
-        });
-        await run("COMMIT");
-        return loaded;
-      } catch (err) {
-        await c.run("ROLLBACK").catch(() => undefined);
-        throw err;
-      }
-    }
-
     // 1. Stage every batch (memory stays at one batch; the staging table lives in DuckDB). An upsert into a
     // table the appender can fill stages with the table's own types, so the merge casts nothing.
     const stageColumns: StageColumn[] = [];
@@ -89,12 +89,10 @@ export async function loadIntoDuckDb(c: DuckDBConnection, source: RowSource, req
     let replaceConflict: TauError | null = null;
     const typedStage = mode === "upsert" && before?.direct ? before.direct : null;
     if (typedStage) {
-      await run(`CREATE TEMP TABLE ${quoteIdent(stage)} AS SELECT * FROM ${table.sql} LIMIT 0`);
+      await run(`CREATE TEMP TABLE ${quoteIdent(stage.name)} AS SELECT * FROM ${table.sql} LIMIT 0`);
       staged = true;
-      const stageName = parseTableName(`temp.main.${quoteIdent(stage)}`);
-      total = await appendDirect(c, stageName, typedStage.map((col) => ({ ...col })), source, inference, run, (what) => {
-        sql = what;
-      });
+      const stageTable = parseTableName(stage.sql);
+      total = await appendDirect(c, stageTable, typedStage.map((col) => ({ ...col })), source, inference, run, note);
     }
     for await (const batch of typedStage ? [] : source) {
       if (batch.length === 0) continue;
@@ -109,13 +107,13 @@ export async function loadIntoDuckDb(c: DuckDBConnection, source: RowSource, req
       if (columns.length > 0) {
         if (!staged) {
           for (const col of columns) stageColumns.push({ name: col.name, stage: stageTypeFor(col.type) });
-          await run(`CREATE TEMP TABLE ${quoteIdent(stage)} (${stageColumns.map((s) => `${quoteIdent(s.name)} ${s.stage}`).join(", ")})`);
+          await run(`CREATE TEMP TABLE ${quoteIdent(stage.name)} (${stageColumns.map((s) => `${quoteIdent(s.name)} ${s.stage}`).join(", ")})`);
           staged = true;
         } else {
-          await widenStage(run, stageSql, stageColumns, columns);
+          await widenStage(run, stage.sql, stageColumns, columns);
         }
-        sql = `append ${batch.length} rows to the staging table`;
-        await appendBatch(c, stage, stageColumns, batch);
+        note(`append ${batch.length} rows to the staging table`);
+        await appendBatch(c, stage.name, stageColumns, batch, table.text, total);
       }
       total += batch.length;
     }
@@ -123,75 +121,13 @@ export async function loadIntoDuckDb(c: DuckDBConnection, source: RowSource, req
     if (columns.length > 0) checkMergeKey(request, columns);
     if (columns.length === 0 && (mode !== "replace" || !before)) return total;
 
-    // 2. Move the staged rows in one transaction. Concurrent loads of other runs in this process can conflict
-    // (e.g. both creating the table): the transaction is rolled back whole and retried a few times.
-    for (let attempt = 1; ; attempt++) {
-      sql = `DESCRIBE ${table.sql}`;
-      const existing = attempt === 1 ? before : await describeTable(c, table);
-      const rebuild = existing !== null && mode === "replace" && columns.length > 0 && !sameColumns(existing.columns, columns);
-      if (existing && mode === "replace" && !rebuild && replaceConflict) throw replaceConflict;
-      await run("BEGIN TRANSACTION");
-      try {
-        if (table.schemaSql) await run(`CREATE SCHEMA IF NOT EXISTS ${table.schemaSql}`);
-        let keyed = false;
-        if (!existing || rebuild) {
-          if (rebuild) await run(`DROP TABLE ${table.sql}`);
-          const key = mode === "upsert" && request.mergeKey ? `, PRIMARY KEY (${request.mergeKey.map(quoteIdent).join(", ")})` : "";
-          await run(`CREATE TABLE ${rebuild ? "" : "IF NOT EXISTS "}${table.sql} (${columns.map((col) => `${quoteIdent(col.name)} ${DUCKDB_TYPES[col.type]}`).join(", ")}${key})`);
-          keyed = key !== "";
-        } else {
-          for (const col of newColumns(columns, existing.columns)) {
-            await run(`ALTER TABLE ${table.sql} ADD COLUMN IF NOT EXISTS ${quoteIdent(col.name)} ${DUCKDB_TYPES[col.type]}`);
-          }
-          keyed = mode === "upsert" && existing.uniqueKeys.some((k) => sameKey(k, request.mergeKey ?? []));
-          if (mode === "replace") await run(`DELETE FROM ${table.sql}`);
-        }
-        if (columns.length > 0) {
-          if (mode === "upsert") await upsert(run, table, stageSql, columns, request.mergeKey ?? [], keyed);
-          else await run(`INSERT INTO ${table.sql} BY NAME SELECT * FROM ${stageSql}`);
-        }
-        await run("COMMIT");
-        return total;
-      } catch (err) {
-        await c.run("ROLLBACK").catch(() => undefined);
-        const message = err instanceof Error ? err.message : String(err);
-        if (!isDuckDbTransactionConflict(message) || attempt >= LOAD_CONFLICT_RETRIES) throw err;
-        await new Promise((r) => setTimeout(r, 10 * attempt + Math.random() * 20));
-      }
-    }
-  } catch (err) {
-    if (err instanceof TauError) {
-      if (err.details.mode === undefined && err.code === "TAU_E_CONNECTOR_TYPE_MISMATCH") err.details.mode = mode;
-      throw err;
-    }
-    throw convertDuckDbError(err, { sql, table: table.text, details: { mode } });
+    // 2. Move the staged rows in one transaction.
+    const defs = columns.map((col) => ({ name: col.name, sqlType: DUCKDB_TYPES[col.type] }));
+    await moveStaged(st, table, stage.sql, defs, request, before, replaceConflict);
+    return total;
   } finally {
-    if (staged) await c.run(`DROP TABLE IF EXISTS ${stageSql}`).catch(() => undefined);
+    if (staged) await c.run(`DROP TABLE IF EXISTS ${stage.sql}`).catch(() => undefined);
   }
-}
-
-async function upsert(
-  run: (statement: string) => Promise<void>,
-  table: TableName,
-  stageSql: string,
-  columns: InferredColumn[],
-  mergeKey: string[],
-  keyed: boolean,
-): Promise<void> {
-  const names = columns.map((col) => quoteIdent(col.name)).join(", ");
-  const keys = mergeKey.map((k) => quoteIdent(findColumn(columns, k)?.name ?? k));
-  // The last staged row of a key wins (rowid is the staging order).
-  const latest = `SELECT ${names} FROM ${stageSql} QUALIFY row_number() OVER (PARTITION BY ${keys.join(", ")} ORDER BY rowid DESC) = 1`;
-  if (keyed) {
-    const keySet = new Set(mergeKey.map((k) => k.toLowerCase()));
-    const rest = columns.filter((col) => !keySet.has(col.name.toLowerCase()));
-    const action = rest.length === 0 ? "DO NOTHING" : `DO UPDATE SET ${rest.map((col) => `${quoteIdent(col.name)} = EXCLUDED.${quoteIdent(col.name)}`).join(", ")}`;
-    await run(`INSERT INTO ${table.sql} (${names}) ${latest} ON CONFLICT (${keys.join(", ")}) ${action}`);
-    return;
-  }
-  // No constraint to conflict on (an existing table made without one): delete the keys, then insert.
-  await run(`DELETE FROM ${table.sql} AS __tau_t USING ${stageSql} AS __tau_s WHERE ${keys.map((k) => `__tau_t.${k} = __tau_s.${k}`).join(" AND ")}`);
-  await run(`INSERT INTO ${table.sql} (${names}) ${latest}`);
 }
 
 /** Adds the staging columns a later batch introduced, and widens those whose values changed family. */
@@ -215,70 +151,11 @@ async function widenStage(run: (statement: string) => Promise<void>, stageSql: s
   }
 }
 
-async function appendBatch(c: DuckDBConnection, stage: string, columns: StageColumn[], rows: readonly Record<string, unknown>[]): Promise<void> {
+async function appendBatch(c: DuckDBConnection, stage: string, columns: StageColumn[], rows: readonly Record<string, unknown>[], table: string, rowOffset: number): Promise<void> {
   const appender = await c.createAppender(stage, "main", "temp");
   try {
-    const writer = DuckDBDataChunkWriter.forAppender(appender, { converter: JSToDuckDBValueConverter });
-    const n = columns.length;
-    for (let r = 0; r < rows.length; r++) {
-      const row = rows[r];
-      const values = new Array<boolean | number | string | null>(n);
-      for (let i = 0; i < n; i++) values[i] = stageValue(row[columns[i].name], columns[i].stage);
-      writer.appendRow(values);
-    }
-    writer.flush();
+    new ChunkWriter(appender, columns.map((col) => ({ name: col.name, sqlType: col.stage, kind: col.stage, key: col.name })), table).write(rows, rowOffset);
   } finally {
     appender.closeSync();
   }
-}
-
-/** The table's columns and unique keys, or null when it does not exist. */
-async function describeTable(c: DuckDBConnection, table: TableName): Promise<ExistingTable | null> {
-  let rows: Record<string, unknown>[];
-  try {
-    rows = (await c.runAndReadAll(`DESCRIBE ${table.sql}`)).getRowObjectsJS();
-  } catch (err) {
-    const converted = convertDuckDbError(err);
-    if (converted.code === "TAU_E_CONNECTOR_UNKNOWN_OBJECT") return null;
-    throw err;
-  }
-  const described = rows.map((r) => ({
-    name: String(r.column_name),
-    sqlType: String(r.column_type),
-    type: logicalTypeOf(String(r.column_type)),
-    hasDefault: r.default !== null && r.default !== undefined,
-  }));
-  const columns = described.map(({ name, sqlType, type }) => ({ name, sqlType, type }));
-  const name = table.parts[table.parts.length - 1];
-  const where =
-    table.parts.length === 1
-      ? "database_name = current_database() AND schema_name = current_schema()"
-      : table.parts.length === 2
-        ? "(schema_name = ? OR database_name = ?)"
-        : "database_name = ? AND schema_name = ?";
-  const params = table.parts.length === 1 ? [name] : [name, table.parts[0], table.parts[table.parts.length - 2]];
-  const constraints = await c.runAndReadAll(
-    `SELECT constraint_column_names AS cols FROM duckdb_constraints() WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE') AND table_name = ? AND ${where}`,
-    params,
-  );
-  const uniqueKeys = constraints.getRowObjectsJS().map((r) => (r.cols as unknown[]).map(String));
-  let utcSession = false;
-  try {
-    const tz = (await c.runAndReadAll("SELECT current_setting('TimeZone') AS tz")).getRowObjectsJS()[0]?.tz;
-    utcSession = /^(UTC|Etc\/UTC|GMT|Etc\/GMT|Z)$/i.test(String(tz));
-  } catch {
-    // no TimeZone setting (no ICU): TIMESTAMPTZ columns take the staging path
-  }
-  return { columns, uniqueKeys, direct: directColumns(described, utcSession) };
-}
-
-function sameColumns(existing: readonly { name: string }[], rows: readonly { name: string }[]): boolean {
-  return existing.length === rows.length && rows.every((col) => findColumn(existing, col.name) !== undefined);
-}
-
-function sameKey(a: readonly string[], b: readonly string[]): boolean {
-  const lower = (list: readonly string[]): string[] => list.map((k) => k.toLowerCase()).sort();
-  const x = lower(a);
-  const y = lower(b);
-  return x.length === y.length && x.every((k, i) => k === y[i]);
 }

@@ -45,6 +45,7 @@ export { convertMysqlError } from "./mysql-errors";
 export { POSTGRES_KIND, PostgresDriver, PgConnector } from "./postgres";
 export { REDSHIFT_KIND, RedshiftDriver } from "./redshift";
 export { convertPgError } from "./postgres-errors";
+export { SESSION_DIALECTS, openSqlSession, returnsRows, type HostSqlSession } from "./sql-session";
 
 export class ConnectorHost {
   private readonly drivers = new Map<string, ConnectorDriver>();

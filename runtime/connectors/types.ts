@@ -45,8 +45,12 @@ export interface RowCursor {
   close(): Promise<void>;
 }
 
-/** Rows for `load`: plain rows from the guest wrap into a one-batch source; a cursor streams batches. */
-export type RowSource = AsyncIterable<Record<string, unknown>[]>;
+/**
+ * Rows for `load`: plain rows from the guest wrap into a one-batch source; a cursor streams batches. A
+ * host-side copy also passes the source's cursor (`cursor`), which a driver of the same engine may read in
+ * its native form instead of iterating the rows (duckdb → duckdb: runtime/connectors/duckdb-copy.ts).
+ */
+export type RowSource = AsyncIterable<Record<string, unknown>[]> & { readonly cursor?: RowCursor };
 
 /** A HostConnector that can stream a query's result (for `stream()` and host-side copies). */
 export interface StreamingConnector extends HostConnector {

@@ -5,6 +5,7 @@ import { bridgeCallSync, callSite } from "./bridge";
 import { fillSdkError } from "./errors";
 import { deepFreeze } from "./json";
 import { createLog } from "./log";
+import { createMaterialize } from "./materializations/materialize";
 import { ObjectFreeze } from "./primordials";
 import type { StepTracker } from "./steps";
 import type { Params, PipelineContext, Step } from "./types";
@@ -51,5 +52,6 @@ export function createContext(init: RunInit, steps: StepTracker): PipelineContex
     log: createLog(null),
     step,
     secret,
+    materialize: createMaterialize(steps, init.runId),
   });
 }

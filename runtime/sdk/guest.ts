@@ -5,6 +5,7 @@
  */
 import { deliver, installBridge, type DispatchFn, type DispatchSyncFn } from "./bridge";
 import * as connectors from "./connectors";
+import * as materializations from "./materializations";
 import * as core from "./index";
 import { describe, run } from "./entry";
 import { TauSdkError } from "./errors";
@@ -52,7 +53,7 @@ function frozenModule(namespace: object): Readonly<Record<string, unknown>> {
 ObjectFreeze(TauSdkError.prototype);
 ObjectFreeze(TauSdkError);
 ObjectDefineProperty(g, "__tau_sdk", {
-  value: ObjectFreeze({ core: frozenModule(core), connectors: frozenModule(connectors) }),
+  value: ObjectFreeze({ core: frozenModule(core), connectors: frozenModule(connectors), materializations: frozenModule(materializations) }),
   writable: false,
   enumerable: false,
   configurable: false,

@@ -7,7 +7,7 @@ import { callSite } from "./bridge";
 import { fillSdkError, type TauSdkError } from "./errors";
 import type { JsonValue } from "./json";
 import { createConnectorCore, rejectWith } from "./connector-handle";
-import { ArrayIsArray, NumberIsInteger, ObjectDefineProperty, ObjectFreeze, arrayIndexOf, arrayJoin, arrayPush, asyncDisposeSymbol } from "./primordials";
+import { ArrayIsArray, NumberIsInteger, ObjectDefineProperty, ObjectFreeze, arrayIndexOf, arrayJoin, arrayPush, asyncDisposeSymbol, safeWeakMap } from "./primordials";
 import { createQueryHandle, queryInternals, type QueryHandle } from "./query-handle";
 import { MAX_BATCH_SIZE, DEFAULT_BATCH_SIZE, createRowStream, type RowStream, type StreamOptions } from "./row-stream";
 
@@ -326,5 +326,15 @@ export function createSqlConnector<Mode extends string>(
     },
   };
   ObjectDefineProperty(handle, asyncDisposeSymbol, { value: (): Promise<void> => core.close() });
-  return ObjectFreeze(handle) as unknown as SqlConnector<Mode>;
+  ObjectFreeze(handle);
+  cores.set(handle, core);
+  return handle as unknown as SqlConnector<Mode>;
+}
+
+/** Genuine SQL connector handles → their core (ctx.materialize names the connector's host handle). */
+const cores = safeWeakMap<object, ReturnType<typeof createConnectorCore>>();
+
+/** The core behind a handle made by createSqlConnector; undefined for anything else (a look-alike object). */
+export function sqlConnectorCore(value: unknown): ReturnType<typeof createConnectorCore> | undefined {
+  return typeof value === "object" && value !== null ? cores.get(value) : undefined;
 }

@@ -1,6 +1,9 @@
 /**
  * The types a pipeline file sees through `import … from "tau"`.
  */
+import type { MaterializationConfig } from "./materializations/configs";
+import type { MaterializeOptions } from "./materializations/materialize";
+import type { MaterializeResult } from "./materializations/spec";
 
 /**
  * What `pipeline(meta, fn)` declares about a pipeline. The daemon validates it at deploy and reports a bad
@@ -16,6 +19,9 @@
  *     tags: ["warehouse"],
  *     dependsOn: ["stage_customers"],      // runs after these pipelines succeed
  *     timeoutSec: 900,                     // wall-clock limit of one run
+ *     retries: 3,                          // retry a run that failed with a retryable error (timeout, connection lost)
+ *     retryDelaySec: 30,                   // backoff base: up to 30 s, 60 s, 120 s … (full jitter)
+ *     maxConcurrentRuns: 1,                // a second run waits until the first ends (the default)
  *   },
  *   async (ctx) => ({ ok: true }),
  * );
@@ -32,8 +38,24 @@ export interface PipelineMeta {
   tags?: string[];
   /** Pipelines that must succeed before this one runs in a DAG. */
   dependsOn?: string[];
-  /** Wall-clock limit of one run in seconds (capped by the tenant's policy). */
+  /** Wall-clock limit of one run in seconds (capped by the tenant's policy). A run that passes it fails with TAU_E_RUN_TIMEOUT. */
   timeoutSec?: number;
+  /**
+   * How many times a failed run is retried (default 0, at most 100). Only errors marked retryable are
+   * retried (TAU_E_RUN_TIMEOUT, TAU_E_CONNECTOR_UNREACHABLE, TAU_E_CONNECTOR_TIMEOUT, TAU_E_SANDBOX_CRASHED, …;
+   * see docs/errors.md) plus the codes in `retryOn`; a syntax error or a cancelled run never is. Each retry
+   * is a new run with `attempt` 2, 3, … and `retryOf` naming the attempt before it.
+   */
+  retries?: number;
+  /**
+   * Base of the exponential backoff between attempts, in seconds (default 10). Before attempt n+1 the run
+   * waits a random time between 0 and `retryDelaySec × 2^(n-1)` (full jitter), capped at one hour.
+   */
+  retryDelaySec?: number;
+  /** Error codes retried besides the retryable ones, e.g. `["TAU_E_PIPELINE_ERROR"]` for a flaky source that throws. */
+  retryOn?: string[];
+  /** Runs of this pipeline that may execute at once (default 1: a second run waits for the first). */
+  maxConcurrentRuns?: number;
 }
 
 /**
@@ -175,6 +197,29 @@ export interface PipelineContext<P extends Params = Params> {
    * ```
    */
   secret(name: string): string;
+  /**
+   * Builds `config.targetTable` from `config.sourceQuery` on the connector's database with the config's
+   * strategy (a class from `tau/materializations`), run on the host by Tau's engine in the dialect of the
+   * connector (or `options.dialect`). Traced as the step `materialize:<targetTable>`: its rowsOut is
+   * `rowsAffected` and its meta holds the statements run (`tau inspect NAME --last-run`). Resolves with
+   * `{strategy, targetTable, rowsAffected, statements, durationMs}`; throws a TauSdkError
+   * (TAU_E_MATERIALIZE_CONFIG for a bad config or a dialect the connector does not speak, the connector's
+   * codes for SQL errors).
+   *
+   * @example
+   * ```ts
+   * import { IncrementalConfig } from "tau/materializations";
+   *
+   * await using db = postgres({ dsn: ctx.secret("WAREHOUSE_DSN") });
+   * const result = await ctx.materialize(
+   *   new IncrementalConfig({ targetTable: "analytics.orders", sourceQuery: "SELECT * FROM staging.orders",
+   *     uniqueKey: "id", incrementalColumn: "updated_at" }),
+   *   { connector: db, dialect: "postgres" },
+   * );
+   * ctx.log("orders merged", { rows: result.rowsAffected });
+   * ```
+   */
+  materialize(config: MaterializationConfig, options: MaterializeOptions): Promise<MaterializeResult>;
 }
 
 /**

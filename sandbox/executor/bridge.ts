@@ -9,7 +9,9 @@ import { RawJson, type ConnectorHost, type HostConnector } from "../../runtime/c
 import { ERRORS, TauError, isErrorCode, type ErrorCode } from "../../server/contract";
 import { isJsonObject, parseGuardedJson, stringifyGuarded, utf8Bytes } from "../json-guard";
 import type { SecretScrubber } from "../scrub";
+import { materialize as materializeEngine } from "../../runtime/materializations";
 import { RunCursors, isLoadingConnector } from "./connector-streams";
+import { materializationOn, materializeOp, type MaterializeEngine } from "./materialize-op";
 import type { RunEvents } from "./run-events";
 import { capText } from "./run-error";
 import { stripHostDetails, stripHostDetailsDeep } from "./sanitize";
@@ -25,6 +27,8 @@ export interface BridgeOptions {
   secrets: RunSecrets;
   scrubber: SecretScrubber;
   connectors: ConnectorHost;
+  /** The materialization engine `materialize` runs (default: runtime/materializations). */
+  materialize?: MaterializeEngine;
 }
 
 interface Handle {
@@ -114,6 +118,18 @@ export class Bridge {
         if (typeof p.handle !== "string") throw new TauError("TAU_E_CONNECTOR_ARGS_INVALID", "connector.close needs a handle.");
         await this.closeHandle(p.handle);
         return {};
+      case "materialize":
+        return this.track(
+          materializeOp(p, {
+            connector: (handle) => {
+              const h = typeof handle === "string" ? this.handles.get(handle) : undefined;
+              return h && !h.closing ? h.connector : null;
+            },
+            engine: this.o.materialize ?? materializeEngine,
+            scrubber: this.o.scrubber,
+            limits: this.o.limits,
+          }),
+        );
       default:
         throw new TauError("TAU_E_BRIDGE_OP_UNKNOWN", `Unknown sandbox operation '${capText(op, 60)}'.`, { op: capText(op, 60) });
     }
@@ -152,6 +168,10 @@ export class Bridge {
     if (typeof p.method !== "string") throw new TauError("TAU_E_CONNECTOR_ARGS_INVALID", "connector.call needs a method name.");
     const args = p.args === undefined ? [] : p.args;
     if (!Array.isArray(args)) throw new TauError("TAU_E_CONNECTOR_ARGS_INVALID", "connector.call args must be an array.");
+    // A materialization on this connector runs its statements on the same connection: wait for it to end.
+    const materializing = p.method.startsWith("cursor.") ? null : materializationOn(h.connector);
+    if (materializing) await materializing;
+    if (h.closing) throw new TauError("TAU_E_CONNECTOR_CLOSED");
     // Streams and loads go through the run's cursor registry (connector-streams.ts): cursors are per run,
     // and a load whose source is a query handle copies between two connectors on the host.
     if (p.method.startsWith("cursor.")) return this.cursors.call(p.handle as string, h.connector, p.method, args);

@@ -103,6 +103,7 @@ export class RunCursors {
     if (!isStreamingConnector(source)) throw unsupported(source.kind, "be the source of a host-side copy (it cannot stream a query)");
     const entry = await this.register(sourceHandle, () => source.openCursor(sql, params, COPY_BATCH_SIZE));
     const rows: RowSource = {
+      cursor: entry.cursor,
       [Symbol.asyncIterator]: (): AsyncIterator<Record<string, unknown>[]> => ({
         next: async (): Promise<IteratorResult<Record<string, unknown>[]>> => {
           const batch = await this.advance(entry);

@@ -50,12 +50,13 @@ export const ERRORS = {
   TAU_E_DEPLOY_NAME_TAKEN: spec(409, "Another file is already deployed under that name.", "Choose another name with --name, or pass --replace to make this file the pipeline's new version."),
   TAU_E_DEPLOY_CRON_INVALID: spec(422, "The schedule is not a valid cron expression.", "Use five fields (minute hour day month weekday), e.g. \"0 6 * * *\", or six with seconds first."),
   TAU_E_DEPLOY_TOO_LARGE: spec(413, "The pipeline source is too large.", "Keep a pipeline file under the size in details.limitBytes; move data out of the source into a connector."),
-  TAU_E_DEPLOY_MODULE_UNAVAILABLE: spec(422, "The pipeline imports a Tau module that this version of Tau does not provide yet.", "Remove the import named in details.errors. Until `tau/materializations` ships, build tables with a connector's execute(), e.g. CREATE OR REPLACE TABLE … AS SELECT …."),
+  TAU_E_DEPLOY_MODULE_UNAVAILABLE: spec(422, "The pipeline imports a Tau module that this version of Tau does not provide yet.", "Remove the import named in details.errors, or upgrade Tau; docs/sdk.md lists the modules this version provides."),
 
   // ── runs ─────────────────────────────────────────────────────────────────────────────────────────
   TAU_E_RUN_NOT_FOUND: spec(404, "No run with that id.", "Run `tau runs NAME` to list a pipeline's runs."),
   TAU_E_RUN_NOT_FINISHED: spec(409, "The run has not finished yet.", "Wait with `tau logs NAME --run ID --follow`, then inspect it."),
   TAU_E_NO_RUNS: spec(404, "The pipeline has not run yet.", "Run it with `tau run NAME`."),
+  TAU_E_RUN_ALREADY_FINISHED: spec(409, "The run has already finished; there is nothing to cancel.", "Only queued or running runs (and pending retries) can be cancelled. Start a new run with `tau run NAME`."),
   TAU_E_PIPELINE_ERROR: spec(200, "The pipeline threw an error.", "Read error.step, error.line and error.column: they point into your pipeline file. Fix it and deploy again."),
   TAU_E_PIPELINE_RESULT_INVALID: spec(200, "The pipeline returned a value that cannot be stored as JSON.", "Return plain JSON data (objects, arrays, strings, numbers, booleans, null) under the result size limit."),
   TAU_E_RUN_TIMEOUT: spec(200, "The run passed its wall-clock deadline and was stopped.", "Raise timeoutSec in the pipeline meta, or make the pipeline do less per run (incremental loads, smaller extracts).", true),
@@ -102,14 +103,31 @@ export const ERRORS = {
   TAU_E_CONNECTOR_RESPONSE_TOO_LARGE: spec(200, "The service's response is larger than the connector may read.", "Ask for less per request (a smaller page size, a narrower query); details.limitBytes gives the cap (the connector's maxResponseBytes)."),
   TAU_E_CONNECTOR_DATA_INVALID: spec(200, "The data read could not be parsed in the expected format (JSON, CSV, JSON lines, Parquet), or has the wrong shape.", "Check details.format and details.where; pass the right format (or recordPath) explicitly."),
 
+  // ── materializations ─────────────────────────────────────────────────────────────────────────────
+  TAU_E_MATERIALIZE_CONFIG: spec(200, "The materialization config is invalid.", "Fix the field named in details.field (details.config names the config class); docs/sdk.md lists each config's fields and defaults."),
+  TAU_E_MATERIALIZE_FAILED: spec(200, "A statement of the materialization failed.", "Read the database's message and details.statement; details.targetUnchanged says whether the run was rolled back whole (PostgreSQL, DuckDB, Redshift) or earlier DDL took effect."),
+  TAU_E_MATERIALIZE_SCHEMA_CHANGED: spec(200, "The source query's columns differ from the target's and onSchemaChange is 'fail'.", "details.added, details.removed and details.changed list the differences: change the source query, or set onSchemaChange to 'append_new_columns' or 'sync_all_columns'."),
+  TAU_E_MATERIALIZE_DUPLICATE_KEY: spec(200, "The source returns more than one row for a uniqueKey value.", "details.duplicates lists keys and counts: deduplicate the source query (e.g. keep the latest row per key with ROW_NUMBER()), or widen uniqueKey. The target was not changed."),
+  TAU_E_MATERIALIZE_LOCKED: spec(200, "Another run kept the target locked for too long.", "Another materialization of the same target is running; wait for it to finish and run again.", true),
+  TAU_E_MATERIALIZE_UNSUPPORTED: spec(200, "The strategy or option is not available on this dialect.", "details.what names it; docs/materializations.md lists what each dialect supports and the alternative to use."),
+  TAU_E_MATERIALIZE_TARGET_CONFLICT: spec(200, "The target exists in a shape this strategy cannot maintain.", "Drop or rename the existing relation named in details.target (or choose another targetTable); details.missing lists the columns the strategy expects."),
+
   // ── sandbox (executor side) ──────────────────────────────────────────────────────────────────────
   TAU_E_RUN_CANCELLED: spec(200, "The run was cancelled.", "Start it again with `tau run NAME` when you want it to run."),
   TAU_E_SANDBOX_UNAVAILABLE: spec(503, "No executor process is available to run pipelines.", "The executor pool is starting, restarting crashed executors or shutting down; retry in a few seconds. The daemon's stderr log says why executors fail to start.", true),
+
+  // ── schedules and the DAG ────────────────────────────────────────────────────────────────────────
+  TAU_E_SCHEDULE_INVALID: spec(422, "The schedule is invalid.", "details.field names what is wrong: give a cron expression or --every SECONDS (not both), an IANA time zone such as Europe/Berlin, and --catch-up from 0 to 100."),
+  TAU_E_DAG_CYCLE: spec(422, "The dependencies would form a cycle.", "details.cycle lists the pipelines around the cycle (first = last): remove one of those dependencies (tau depends NAME --on …, or dependsOn in the file)."),
+  TAU_E_GRAPH_RUN_NOT_FOUND: spec(404, "No graph run with that id.", "Start one with `tau dag run`; its id (dag_…) is in the output."),
+  TAU_E_RUN_SKIPPED_UPSTREAM_FAILED: spec(200, "The run was skipped because a pipeline it depends on did not succeed.", "Fix the upstream pipeline named in details.upstream (tau inspect UPSTREAM --last-run), then run the graph again with `tau dag run --from UPSTREAM`."),
+  TAU_E_RUN_SKIPPED_UPSTREAM_MISSING: spec(200, "The run was skipped because a pipeline it depends on is not deployed.", "Deploy the pipeline named in details.upstream, or remove it from the dependencies (tau depends NAME --on …)."),
 
   // ── daemon (taud) and its store ──────────────────────────────────────────────────────────────────
   TAU_E_DAEMON_OPTIONS_INVALID: spec(400, "Invalid taud option.", "Check the flag or TAU_* variable named in details.option; run `taud --help` for the accepted options."),
   TAU_E_DAEMON_HOME_LOCKED: spec(409, "Another taud is already using this home folder.", "Stop the daemon whose pid is in details.pid, or start this one with another --home (TAU_HOME)."),
   TAU_E_DAEMON_SHUTTING_DOWN: spec(503, "taud is shutting down and accepts no new work.", "Wait for the daemon to restart, then retry.", true),
+  TAU_E_DASHBOARD_NOT_BUILT: spec(503, "This taud has no built dashboard to serve.", "Run `npm run build` in the Tau checkout (it writes dist/web/), then restart taud; the API under /api works without it."),
   TAU_E_REQUEST_TOO_LARGE: spec(413, "The request body is too large.", "Send less data per request; details.limitBytes gives the limit."),
   TAU_E_RUN_QUEUE_FULL: spec(429, "Too many runs are queued.", "Wait for queued runs to finish (tau status shows the queue), then retry.", true),
   TAU_E_STORE_BUSY: spec(503, "The daemon's database is busy.", "Retry in a moment. If it persists, check that no other process holds TAU_HOME/tau.db open.", true),

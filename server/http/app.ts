@@ -7,10 +7,14 @@ import type { LogLevel } from "../options";
 import type { ApiContext } from "./context";
 import { installErrorHandlers } from "./errors";
 import { RouteCatalog } from "./openapi";
+import { dagRoutes } from "./routes/dag";
+import { dashboardRoutes } from "./routes/dashboard";
 import { eventRoutes } from "./routes/events";
 import { pipelineRoutes } from "./routes/pipelines";
 import { runRoutes } from "./routes/runs";
+import { scheduleRoutes } from "./routes/schedules";
 import { systemRoutes } from "./routes/system";
+import { webRoutes } from "./routes/web";
 
 export interface AppOptions {
   logLevel: LogLevel;
@@ -41,6 +45,8 @@ export async function registerApi(app: FastifyInstance, ctx: ApiContext, options
   app.addHook("onRequest", async (request) => {
     request.tenantId = "local";
   });
+  // The dashboard's static files, before the catalog: they are not API routes.
+  await webRoutes(app);
   const catalog = new RouteCatalog();
   catalog.install(app);
   await app.register(websocket, { options: { maxPayload: WS_MAX_PAYLOAD } });
@@ -48,5 +54,8 @@ export async function registerApi(app: FastifyInstance, ctx: ApiContext, options
   await pipelineRoutes(app, ctx);
   await runRoutes(app, ctx);
   await eventRoutes(app, ctx);
+  await scheduleRoutes(app, ctx);
+  await dagRoutes(app, ctx);
+  await dashboardRoutes(app, ctx);
   await systemRoutes(app, { ...ctx, catalog });
 }

@@ -5,6 +5,8 @@
 import type { EventBus } from "../event-bus";
 import type { Logger } from "../log";
 import type { ExecutorPoolPort } from "../sandbox-port";
+import type { DagService } from "../dag";
+import type { ScheduleService } from "../scheduler";
 import type { DeployService } from "../services/deploy";
 import type { RunService } from "../services/runs";
 import type { Store } from "../store";
@@ -13,6 +15,8 @@ export interface ApiContext {
   store: Store;
   deploy: DeployService;
   runs: RunService;
+  schedules: ScheduleService;
+  dag: DagService;
   bus: EventBus;
   pool: Pick<ExecutorPoolPort, "status">;
   log: Logger;
@@ -25,6 +29,8 @@ export interface ApiContext {
   };
   /** Bytes a WebSocket client may fall behind before it is disconnected. */
   wsMaxBufferedBytes: number;
+  /** How often WebSocket clients are pinged; one that missed a pong by the next ping is dropped (default 30 s). */
+  wsHeartbeatMs?: number;
   /** True once shutdown began: deploys and new runs are refused. */
   isClosing(): boolean;
 }

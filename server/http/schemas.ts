@@ -82,6 +82,12 @@ const runSummaryProperties = {
   status: RunStatus,
   trigger: RunTrigger,
   params: Dict,
+  attempt: { type: "integer", minimum: 1, description: "1 for a first attempt; each retry is a new run with the next number." },
+  maxAttempts: { type: "integer", minimum: 1 },
+  retryOf: { type: ["string", "null"], description: "The attempt this run retries." },
+  retriedBy: { type: ["string", "null"], description: "The attempt that retries this one." },
+  notBefore: { ...TimeOrNull, description: "A queued retry does not start before this time." },
+  graphRunId: { type: ["string", "null"], description: "The graph run (tau dag run) this run belongs to." },
   queuedAt: Time,
   startedAt: TimeOrNull,
   finishedAt: TimeOrNull,
@@ -115,9 +121,15 @@ const pipelineViewProperties = {
   description: { type: "string" },
   tags: StringList,
   schedule: nullable("string"),
-  enabled: { type: "boolean" },
+  enabled: { type: "boolean", description: "Whether the schedule fires (tau schedule NAME --disable)." },
+  everySec: { ...nullable("integer"), description: "Interval of a `--every N` schedule (then schedule is null)." },
+  timezone: { ...nullable("string"), description: "Time zone of the cron schedule (UTC by default)." },
+  nextRunAt: { ...TimeOrNull, description: "The schedule's next planned fire." },
   dependsOn: StringList,
   timeoutSec: nullable("integer"),
+  retries: { type: "integer" },
+  retryDelaySec: { type: "number" },
+  maxConcurrentRuns: { type: "integer" },
   currentVersion: { type: "integer" },
   filename: { type: "string" },
   createdAt: Time,
@@ -157,6 +169,18 @@ export const RunRequest = object(
   },
   { required: [] },
 );
+
+export const RollbackRequest = object(
+  { to: { type: "integer", minimum: 1, description: "The version to make current (default: the newest version older than the current one)." } },
+  { required: [] },
+);
+
+export const RollbackResponse = object({
+  pipeline: PipelineView,
+  from: { type: "integer" },
+  to: { type: "integer" },
+  changed: { type: "boolean" },
+});
 
 export const CodeView = object({
   name: { type: "string" },
@@ -212,12 +236,15 @@ export const EventPage = object({
   hasMore: { type: "boolean" },
 });
 
+const EventKinds: Schema = { type: "array", minItems: 1, items: (RunEvent.properties as Record<string, Schema>).kind };
+
 export const WsClientMessage = {
   description: "Client → server over the WebSocket at /api/events.",
   oneOf: [
-    object({ type: { const: "subscribe" }, runId: { type: "string" }, afterSeq: { type: "integer", minimum: 0 } }, { required: ["type", "runId"] }),
-    object({ type: { const: "subscribe" }, pipeline: { type: "string" }, afterSeq: { type: "integer", minimum: 0 } }, { required: ["type", "pipeline"] }),
-    object({ type: { const: "unsubscribe" }, runId: { type: "string" }, pipeline: { type: "string" } }, { required: ["type"] }),
+    object({ type: { const: "subscribe" }, runId: { type: "string" }, afterSeq: { type: "integer", minimum: 0 }, kinds: EventKinds }, { required: ["type", "runId"] }),
+    object({ type: { const: "subscribe" }, pipeline: { type: "string" }, afterSeq: { type: "integer", minimum: 0 }, kinds: EventKinds }, { required: ["type", "pipeline"] }),
+    object({ type: { const: "subscribe" }, all: { const: true }, afterSeq: { type: "integer", minimum: 0 }, kinds: EventKinds }, { required: ["type", "all"] }),
+    object({ type: { const: "unsubscribe" }, runId: { type: "string" }, pipeline: { type: "string" }, all: { const: true } }, { required: ["type"] }),
   ],
 };
 
@@ -226,13 +253,125 @@ export const WsServerMessage = {
     "Server → client. After a subscribe, stored events after afterSeq are replayed, then `subscribed` marks the switch to live: every matching event with seq ≤ lastSeq has been sent.",
   oneOf: [
     object({ type: { const: "event" }, event: RunEvent }),
-    object({ type: { const: "subscribed" }, runId: { type: "string" }, pipeline: { type: "string" }, lastSeq: { type: "integer" } }, { required: ["type", "lastSeq"] }),
+    object({ type: { const: "subscribed" }, runId: { type: "string" }, pipeline: { type: "string" }, all: { const: true }, lastSeq: { type: "integer" } }, { required: ["type", "lastSeq"] }),
     object({ type: { const: "error" }, error: object({ code: ErrorCode, message: { type: "string" }, hint: { type: "string" } }) }),
   ],
 };
 
+// ── schedules and the DAG (docs/scheduling.md) ──────────────────────────────────────────────────────
+
+export const ScheduleFireView = object({
+  plannedAt: Time,
+  firedAt: Time,
+  runId: nullable("string"),
+  skipped: { ...nullable("string"), description: "Why no run was queued: overlap, or a TAU_E_ code." },
+  catchUp: { type: "boolean" },
+});
+
+export const ScheduleView = object({
+  pipeline: { type: "string" },
+  cron: nullable("string"),
+  everySec: nullable("integer"),
+  timezone: nullable("string"),
+  source: { type: "string", enum: ["meta", "cli", "none"] },
+  metaSchedule: nullable("string"),
+  enabled: { type: "boolean" },
+  allowOverlap: { type: "boolean" },
+  catchUp: { type: "integer" },
+  nextRunAt: TimeOrNull,
+  lastFire: { anyOf: [ScheduleFireView, { type: "null" }] },
+});
+
+export const ScheduleRequest = object(
+  {
+    cron: { type: "string", minLength: 1, maxLength: 256, description: "Cron expression (five fields, or six with seconds first)." },
+    everySec: { type: "integer", minimum: 1, maximum: 31_622_400, description: "Fire every N seconds instead of a cron expression." },
+    timezone: { type: "string", minLength: 1, maxLength: 64, description: "IANA time zone of the cron expression (default UTC)." },
+    enabled: { type: "boolean" },
+    allowOverlap: { type: "boolean", description: "Queue a scheduled run even while one is queued or running." },
+    catchUp: { type: "integer", minimum: 0, maximum: 100, description: "Runs fired at start for fires missed while the daemon was down." },
+    reset: { type: "boolean", description: "Return to the file's schedule." },
+  },
+  { required: [] },
+);
+
+export const DependsView = object({
+  pipeline: { type: "string" },
+  dependsOn: StringList,
+  source: { type: "string", enum: ["meta", "cli"] },
+  metaDependsOn: StringList,
+  dependents: StringList,
+  missing: StringList,
+});
+
+export const DependsRequest = object(
+  {
+    dependsOn: { type: "array", maxItems: 1000, items: { type: "string", maxLength: 64 } },
+    reset: { type: "boolean" },
+  },
+  { required: [] },
+);
+
+export const DagNode = object({
+  name: { type: "string" },
+  dependsOn: StringList,
+  schedule: nullable("string"),
+  lastStatus: { type: ["string", "null"], enum: ["queued", "running", "succeeded", "failed", "skipped", "cancelled", null] },
+});
+
+export const DagView = object({
+  nodes: { type: "array", items: DagNode },
+  edges: { type: "array", items: object({ from: { type: "string" }, to: { type: "string" } }) },
+  groups: { type: "array", items: StringList },
+  missing: StringList,
+});
+
+export const DagTextView = object({ format: { type: "string", enum: ["mermaid", "dot"] }, text: { type: "string" } });
+
+export const GraphRunRequest = object(
+  {
+    from: { type: "string", minLength: 1, maxLength: 64, description: "Run this pipeline and everything downstream of it." },
+    wait: { type: "boolean", default: false },
+    waitMs: { type: "integer", minimum: 0, maximum: 86_400_000, description: "Bound on wait; default 3,600,000 (1 h)." },
+  },
+  { required: [] },
+);
+
+export const GraphRunEntry = object({
+  pipeline: { type: "string" },
+  group: { type: "integer" },
+  status: { type: "string", enum: ["pending", "queued", "running", "succeeded", "failed", "skipped", "cancelled"] },
+  runId: nullable("string"),
+  queuedAt: TimeOrNull,
+  startedAt: TimeOrNull,
+  finishedAt: TimeOrNull,
+  error: { anyOf: [RunError, { type: "null" }] },
+});
+
+export const GraphRunView = object({
+  id: { type: "string" },
+  root: nullable("string"),
+  status: { type: "string", enum: ["running", "succeeded", "failed"] },
+  startedAt: Time,
+  finishedAt: TimeOrNull,
+  durationMs: nullable("integer"),
+  groups: { type: "array", items: StringList },
+  runs: { type: "array", items: GraphRunEntry },
+});
+
 /** Schemas listed under components.schemas in the OpenAPI document, by name. */
 export const COMPONENTS: Record<string, Schema> = {
+  ScheduleFireView,
+  ScheduleView,
+  ScheduleRequest,
+  DependsView,
+  DependsRequest,
+  DagNode,
+  DagView,
+  DagTextView,
+  GraphRunRequest,
+  GraphRunEntry,
+  GraphRunView,
   ErrorResponse,
   ErrorBody,
   RunError,
@@ -246,6 +385,8 @@ export const COMPONENTS: Record<string, Schema> = {
   DeployRequest,
   DeployResponse,
   RunRequest,
+  RollbackRequest,
+  RollbackResponse,
   CodeView,
   ExecutorStatus,
   StatusView,

@@ -3,9 +3,9 @@
  * same file with the same meta is already current). Every check happens before the one write, so a
  * rejected deploy leaves the pipeline exactly as it was.
  */
-import { ERRORS, TauError, type DeployRequest, type DeployResponse, type RunError } from "../contract";
+import { ERRORS, TauError, type DeployRequest, type DeployResponse, type RollbackResponse, type RunError } from "../contract";
 import type { Policy } from "../../policies";
-import { validateMeta, type PipelineMeta } from "../../sandbox";
+import { validateMeta, withRunControlDefaults, type PipelineMeta } from "../../sandbox";
 import type { CompilePipeline, ExecutorPoolPort } from "../sandbox-port";
 import type { PipelineRow, RunRow, Store } from "../store";
 import { pipelineView } from "../views";
@@ -15,7 +15,19 @@ export interface DeployServiceOptions {
   pool: Pick<ExecutorPoolPort, "describe">;
   compile: CompilePipeline;
   policy: Policy;
+  /** The DAG's cycle check and the scheduler's re-planning (server/dag, server/scheduler); none in unit tests. */
+  hooks?: DeployHooks;
 }
+
+/** What the DAG and the scheduler need to see of a deploy or rollback. */
+export interface DeployHooks {
+  /** Wraps the write that makes a new version current: may refuse it (TAU_E_DAG_CYCLE); serialises graph changes. */
+  guard<T>(tenantId: string, meta: { name: string; dependsOn: string[] }, existing: PipelineRow | null, write: () => Promise<T>): Promise<T>;
+  /** After a version became current (its schedule may have changed). Never throws. */
+  changed(tenantId: string, name: string): Promise<void>;
+}
+
+const NO_HOOKS: DeployHooks = { guard: (_t, _m, _e, write) => write(), changed: async () => undefined };
 
 export class DeployService {
   /** Deploys of one pipeline name run one at a time, so versions are numbered without conflicts. */
@@ -41,21 +53,67 @@ export class DeployService {
       }
       const current = existing ? await store.pipelines.version(existing.id, existing.currentVersion) : null;
       const warnings = await this.warnings(tenantId, meta);
-      if (existing && current && current.hash === compiled.hash && current.filename === request.filename && sameMeta(current.meta, meta)) {
+      if (existing && current && current.hash === compiled.hash && current.filename === request.filename && sameMeta(withRunControlDefaults(current.meta), meta)) {
         const lastRun = await this.lastRun(tenantId, existing);
         return { pipeline: pipelineView(existing, lastRun), version: existing.currentVersion, hash: current.hash, changed: false, warnings };
       }
-      const { pipeline, version } = await store.pipelines.addVersion({
-        tenantId,
-        meta,
-        filename: request.filename,
-        hash: compiled.hash,
-        source: request.source,
-        bundle: compiled.bundle,
-        sourceMap: compiled.sourceMap,
-      });
+      const hooks = this.options.hooks ?? NO_HOOKS;
+      const added = await hooks.guard(tenantId, meta, existing, () =>
+        store.pipelines.addVersion({
+          tenantId,
+          meta,
+          filename: request.filename,
+          hash: compiled.hash,
+          source: request.source,
+          bundle: compiled.bundle,
+          sourceMap: compiled.sourceMap,
+        }),
+      );
+      const { version } = added;
+      await hooks.changed(tenantId, meta.name);
+      // Re-read: the scheduler has just planned the next fire on the row.
+      const pipeline = (this.options.hooks && (await store.pipelines.findByName(tenantId, meta.name))) || added.pipeline;
       const lastRun = existing ? await this.lastRun(tenantId, pipeline) : null;
       return { pipeline: pipelineView(pipeline, lastRun), version, hash: compiled.hash, changed: true, warnings };
+    });
+  }
+
+  /**
+   * Makes an existing version current again (`tau rollback`): the pointer moves, no version is written, so
+   * version numbers keep meaning "what was deployed when". The version's meta comes with it (schedule,
+   * timeouts, retries, …) exactly as if it had just been deployed. `to` defaults to the newest version older
+   * than the current one, so repeated rollbacks walk back one version at a time. Serialised with deploys
+   * of the same name.
+   */
+  async rollback(tenantId: string, name: string, to?: number): Promise<RollbackResponse> {
+    const { store } = this.options;
+    return this.serialised(`${tenantId}\0${name}`, async () => {
+      const pipeline = await store.pipelines.findByName(tenantId, name);
+      if (!pipeline) throw new TauError("TAU_E_PIPELINE_NOT_FOUND", `No pipeline named '${name}'.`, { name });
+      const from = pipeline.currentVersion;
+      const versions = await store.pipelines.versions(pipeline.id);
+      const target = to === undefined ? versions.find((v) => v.version < from) : versions.find((v) => v.version === to);
+      if (!target) {
+        const known = versions.map((v) => v.version);
+        throw to === undefined
+          ? new TauError("TAU_E_VERSION_NOT_FOUND", `Pipeline '${name}' has no version older than its current version ${from} to roll back to.`, {
+              name,
+              currentVersion: from,
+              versions: known,
+            }, "Deploy a fixed file with `tau deploy FILE`, or pass --to N with one of details.versions.")
+          : new TauError("TAU_E_VERSION_NOT_FOUND", `Pipeline '${name}' has no version ${to}.`, { name, version: to, currentVersion: from, versions: known });
+      }
+      if (target.version === from) {
+        const lastRun = await this.lastRun(tenantId, pipeline);
+        return { pipeline: pipelineView(pipeline, lastRun), from, to: from, changed: false };
+      }
+      const meta = withRunControlDefaults({ ...target.meta, name: pipeline.name });
+      const hooks = this.options.hooks ?? NO_HOOKS;
+      let updated = await hooks.guard(tenantId, meta, pipeline, () => store.pipelines.setCurrentVersion(pipeline.id, target.version, target.filename, meta));
+      await hooks.changed(tenantId, name);
+      if (this.options.hooks) updated = (await store.pipelines.findByName(tenantId, name)) ?? updated;
+      const lastRun = await this.lastRun(tenantId, updated);
+      return { pipeline: pipelineView(updated, lastRun), from, to: target.version, changed: true };
     });
   }
 
@@ -116,6 +174,10 @@ function sameMeta(a: PipelineMeta, b: PipelineMeta): boolean {
     a.description === b.description &&
     a.schedule === b.schedule &&
     a.timeoutSec === b.timeoutSec &&
+    a.retries === b.retries &&
+    a.retryDelaySec === b.retryDelaySec &&
+    a.maxConcurrentRuns === b.maxConcurrentRuns &&
+    JSON.stringify(a.retryOn) === JSON.stringify(b.retryOn) &&
     JSON.stringify(a.tags) === JSON.stringify(b.tags) &&
     JSON.stringify(a.dependsOn) === JSON.stringify(b.dependsOn)
   );

@@ -1,20 +1,27 @@
 /**
- * Runs: an in-process FIFO queue with a daemon-wide concurrency limit, feeding the executor pool.
+ * Runs: the in-process queue (run-queue.ts: per-pipeline FIFOs under a daemon-wide, a per-tenant and a
+ * per-pipeline limit) feeding the executor pool; retries (retry-policy.ts); cancel.
  *
  * Life of a run: `run.queued` (stored before the request is answered) → `run.started` → the sandbox's step
  * and log events → `run.finished`. Every change goes through the run ledger, which stores it, then
  * publishes it; waiters are woken only after `run.finished` is stored, so whoever reads the run then sees
- * it finished.
+ * it finished. A failed attempt that is retried ends together with the queuing of its retry — a new run
+ * with the next `attempt`, `retryOf` pointing back, `notBefore` its backoff — which waits outside the queue
+ * (holding no slot) until then.
  */
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { TauError, TERMINAL_RUN_STATUSES, type RunTrigger, type RunView } from "../contract";
 import type { Policy } from "../../policies";
-import type { RunJob, RunOutcome, SandboxEvent } from "../../sandbox/types";
+import { RUN_CONTROL_DEFAULTS, withRunControlDefaults } from "../../sandbox";
+import type { PipelineMeta, RunJob, RunOutcome, SandboxEvent } from "../../sandbox/types";
 import type { IdGenerator } from "../ids";
 import type { Logger } from "../log";
 import type { ExecutorPoolPort } from "../sandbox-port";
-import { daemonRunError, iso, type RunEnd, type RunnableVersion, type RunRef, type Store } from "../store";
+import { daemonRunError, iso, type NewRun, type RunEnd, type RunnableVersion, type RunRef, type Store } from "../store";
 import { runView } from "../views";
+import { backoffMs, isRetryable } from "./retry-policy";
+import { RunQueue, type QueueItem } from "./run-queue";
 
 export interface RunServiceOptions {
   store: Store;
@@ -26,6 +33,10 @@ export interface RunServiceOptions {
   home: string;
   /** Runs executing at once, daemon-wide. */
   concurrency: number;
+  /** Runs of one tenant executing at once (default: `concurrency`). */
+  tenantConcurrency?: number;
+  /** Source of the backoff's jitter, in [0, 1) (default Math.random). */
+  random?: () => number;
   /** Runs waiting beyond that; more are refused with TAU_E_RUN_QUEUE_FULL. */
   maxQueued: number;
   /** Recorded on each run as who ran it. */
@@ -37,13 +48,25 @@ export interface RunServiceOptions {
 export interface EnqueueRequest {
   params: Record<string, unknown>;
   trigger: RunTrigger;
+  /** The graph run (`tau dag run`) this run belongs to; its retries belong to it too. */
+  graphRunId?: string | null;
 }
 
-interface QueuedRun {
+interface QueuedRun extends QueueItem {
   ref: RunRef;
-  pipelineId: number;
   version: number;
   params: Record<string, unknown>;
+  trigger: RunTrigger;
+  /** 1-based; `maxAttempts` = 1 + the pipeline's retries when the first attempt was queued. */
+  attempt: number;
+  maxAttempts: number;
+  graphRunId: string | null;
+}
+
+/** A retry waiting out its backoff: not in the queue, holding no slot. */
+interface PendingRetry {
+  run: QueuedRun;
+  timer: NodeJS.Timeout | null;
 }
 
 interface ActiveRun extends QueuedRun {
@@ -54,22 +77,29 @@ interface ActiveRun extends QueuedRun {
   interrupted: boolean;
   /** Set once `run.finished` was submitted; later sandbox events are dropped. */
   ended: boolean;
+  /** `tau cancel` asked for this run: it is not started if it has not been yet, and never retried. */
+  cancelRequested: boolean;
   done: Promise<void>;
 }
 
 const VERSION_CACHE_SIZE = 64;
 /** After the grace period, how long cancelled runs get to report back before they are failed directly. */
 const CANCEL_GRACE_MS = 5_000;
+/** How long a cancel request waits for a running run to report that it stopped before answering. */
+const CANCEL_WAIT_MS = 10_000;
 
 export class RunService {
-  private readonly queue: QueuedRun[] = [];
+  private readonly queue: RunQueue<QueuedRun>;
+  private readonly retries = new Map<string, PendingRetry>();
   private readonly active = new Map<string, ActiveRun>();
   private readonly waiters = new Map<string, Set<() => void>>();
   /** Versions are immutable, so their bundles can be cached without invalidation. */
   private readonly versions = new Map<string, RunnableVersion>();
   private accepting = true;
 
-  constructor(private readonly options: RunServiceOptions) {}
+  constructor(private readonly options: RunServiceOptions) {
+    this.queue = new RunQueue({ concurrency: options.concurrency, tenantConcurrency: options.tenantConcurrency ?? options.concurrency });
+  }
 
   /** Fails the runs a previous daemon left queued or running (TAU_E_RUN_INTERRUPTED). */
   async recoverInterrupted(): Promise<number> {
@@ -94,17 +124,24 @@ export class RunService {
     this.assertAccepting();
     const pipeline = store.pipelines.head(tenantId, pipelineName);
     if (!pipeline) throw new TauError("TAU_E_PIPELINE_NOT_FOUND", `No pipeline named '${pipelineName}'.`, { name: pipelineName });
-    if (this.queue.length >= maxQueued) {
-      throw new TauError("TAU_E_RUN_QUEUE_FULL", undefined, { queued: this.queue.length, maxQueued });
-    }
+    const queued = this.counts().queued;
+    if (queued >= maxQueued) throw new TauError("TAU_E_RUN_QUEUE_FULL", undefined, { queued, maxQueued });
     const queuedAt = Date.now();
+    const runId = ids.runId();
     const run: QueuedRun = {
-      ref: { tenantId, runId: ids.runId(), pipeline: pipeline.name },
+      ref: { tenantId, runId, pipeline: pipeline.name },
+      runId,
+      tenantId,
       pipelineId: pipeline.id,
+      maxConcurrentRuns: pipeline.maxConcurrentRuns ?? RUN_CONTROL_DEFAULTS.maxConcurrentRuns,
       version: pipeline.currentVersion,
       params: request.params,
+      trigger: request.trigger,
+      attempt: 1,
+      maxAttempts: 1 + (pipeline.retries ?? RUN_CONTROL_DEFAULTS.retries),
+      graphRunId: request.graphRunId ?? null,
     };
-    await store.ledger.queued({ ...run.ref, pipelineId: run.pipelineId, version: run.version, trigger: request.trigger, params: run.params, queuedAt });
+    await store.ledger.queued(newRun(run, queuedAt, null));
     this.queue.push(run);
     this.pump();
     return {
@@ -114,6 +151,12 @@ export class RunService {
       status: "queued",
       trigger: request.trigger,
       params: run.params,
+      attempt: run.attempt,
+      maxAttempts: run.maxAttempts,
+      retryOf: null,
+      retriedBy: null,
+      notBefore: null,
+      graphRunId: run.graphRunId,
       queuedAt: iso(queuedAt),
       startedAt: null,
       finishedAt: null,
@@ -133,10 +176,76 @@ export class RunService {
   }
 
   /**
-   * Resolves when the run has finished (its `run.finished` is stored), after `timeoutMs`, or when `signal`
-   * aborts — whichever comes first. Never rejects.
+   * Waits through a run's retries: resolves with the id of the newest attempt once that attempt has
+   * finished and no retry follows it, after `timeoutMs` (with the attempt current then), or when `signal`
+   * aborts — whichever comes first. Never rejects. Read the answer with `view(tenantId, id)`.
    */
-  async waitFor(tenantId: string, runId: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  async waitFor(tenantId: string, runId: string, timeoutMs: number, signal?: AbortSignal): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    let id = runId;
+    for (;;) {
+      await this.waitForAttempt(tenantId, id, Math.max(0, deadline - Date.now()), signal);
+      const next = this.retriedBy(tenantId, id);
+      if (next === null) return id;
+      id = next;
+      if (Date.now() >= deadline || signal?.aborted) return id;
+    }
+  }
+
+  /**
+   * Cancels a run: a queued run (or a pending retry) is recorded `cancelled` at once; a running one is
+   * stopped (the executor disposes its isolate) and the answer waits for it to be recorded. Given an
+   * attempt that already failed and is being retried, the pending retry is cancelled instead. Answers
+   * with the run as it stands then; TAU_E_RUN_ALREADY_FINISHED when there is nothing left to cancel.
+   */
+  async cancel(tenantId: string, runId: string): Promise<RunView> {
+    const { store, pool } = this.options;
+    if (store.runs.status(tenantId, runId) === null) throw new TauError("TAU_E_RUN_NOT_FOUND", `No run with id '${runId}'.`, { id: runId });
+    // A run being queued right now is stored a moment before it enters the queue: look again briefly.
+    for (let i = 0; i < 50; i++) {
+      const id = this.newestAttempt(tenantId, runId);
+      const pending = this.retries.get(id);
+      if (pending) {
+        this.retries.delete(id);
+        if (pending.timer) clearTimeout(pending.timer);
+        await this.end(pending.run.ref, cancelled("The pending retry was cancelled before it started."), Date.now());
+        return this.view(tenantId, id)!;
+      }
+      const queued = this.queue.remove(id);
+      if (queued) {
+        await this.end(queued.ref, cancelled("The run was cancelled before it started."), Date.now());
+        return this.view(tenantId, id)!;
+      }
+      const active = this.active.get(id);
+      if (active && !active.ended) {
+        active.cancelRequested = true;
+        pool.cancel(id);
+        await this.waitForAttempt(tenantId, id, CANCEL_WAIT_MS);
+        return this.view(tenantId, id)!;
+      }
+      if (active) {
+        // Its end (and perhaps a retry) is being stored: look again once it is.
+        await active.done;
+        continue;
+      }
+      const status = store.runs.status(tenantId, id)!;
+      if (TERMINAL_RUN_STATUSES.includes(status)) {
+        throw new TauError("TAU_E_RUN_ALREADY_FINISHED", `Run ${id} has already finished (${status}); there is nothing to cancel.`, { id, status });
+      }
+      await sleep(10);
+    }
+    throw new TauError("TAU_E_STORE_CONFLICT", `Run ${runId} is unfinished in the store but this daemon does not hold it; it may be changing state.`, { id: runId });
+  }
+
+  /** The newest attempt of a run: `runId` itself, or the last retry in its `retriedBy` chain. */
+  private newestAttempt(tenantId: string, runId: string): string {
+    let id = runId;
+    for (let next = this.retriedBy(tenantId, id); next !== null; next = this.retriedBy(tenantId, id)) id = next;
+    return id;
+  }
+
+  /** Resolves when this one attempt has finished, after `timeoutMs`, or when `signal` aborts. */
+  private async waitForAttempt(tenantId: string, runId: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
     let wake!: () => void;
     const woken = new Promise<void>((resolve) => (wake = resolve));
     // Register first, then look: a run finishing in between still wakes us.
@@ -158,8 +267,9 @@ export class RunService {
     }
   }
 
+  /** Queued runs (pending retries included) and running ones. */
   counts(): { queued: number; running: number } {
-    return { queued: this.queue.length, running: this.active.size };
+    return { queued: this.queue.queued + this.retries.size, running: this.active.size };
   }
 
   /**
@@ -170,7 +280,10 @@ export class RunService {
     const { store, pool } = this.options;
     this.accepting = false;
     const now = Date.now();
-    const queued = this.queue.splice(0);
+    const pending = [...this.retries.values()];
+    this.retries.clear();
+    for (const retry of pending) if (retry.timer) clearTimeout(retry.timer);
+    const queued = [...this.queue.drain(), ...pending.map((retry) => retry.run)];
     await Promise.all(queued.map((run) => this.end(run.ref, interrupted("before it started"), now)));
     if (!(await this.allDone(graceMs))) {
       for (const run of this.active.values()) {
@@ -194,9 +307,17 @@ export class RunService {
     if (!this.accepting) throw new TauError("TAU_E_DAEMON_SHUTTING_DOWN");
   }
 
+  /** The attempt that retries `runId`, or null (none yet, or the run is not finished). */
+  private retriedBy(tenantId: string, runId: string): string | null {
+    const run = this.options.store.runs.record(tenantId, runId);
+    return run && TERMINAL_RUN_STATUSES.includes(run.status) ? run.retriedBy : null;
+  }
+
+  /** Starts queued runs while slots are free; the slot is released when the run's end is stored. */
   private pump(): void {
-    while (this.accepting && this.active.size < this.options.concurrency && this.queue.length > 0) {
-      const next = this.queue.shift()!;
+    while (this.accepting) {
+      const next = this.queue.next();
+      if (next === null) return;
       let resolveDone!: () => void;
       const run: ActiveRun = {
         ...next,
@@ -204,11 +325,13 @@ export class RunService {
         openSteps: new Map(),
         interrupted: false,
         ended: false,
+        cancelRequested: false,
         done: new Promise<void>((resolve) => (resolveDone = resolve)),
       };
       this.active.set(run.ref.runId, run);
       void this.execute(run).finally(() => {
         this.active.delete(run.ref.runId);
+        this.queue.release(run.ref.runId);
         resolveDone();
         this.pump();
       });
@@ -218,13 +341,17 @@ export class RunService {
   private async execute(run: ActiveRun): Promise<void> {
     const { store, pool, policy, home, executorName, log } = this.options;
     let end: RunEnd;
+    let meta: PipelineMeta | null = null;
     try {
       this.submit(store.ledger.started(run.ref, Date.now(), executorName));
       const lastSuccess = store.runs.lastSucceededAt(run.pipelineId);
       const version = await this.runnable(run);
       if (!version) {
         end = { status: "failed", error: daemonRunError("TAU_E_VERSION_NOT_FOUND", undefined, { version: run.version }) };
+      } else if (run.cancelRequested) {
+        end = cancelled("The run was cancelled as it started.");
       } else {
+        meta = version.meta;
         const job: RunJob = {
           runId: run.ref.runId,
           tenantId: run.ref.tenantId,
@@ -239,6 +366,7 @@ export class RunService {
           policy,
           dataDir: join(home, "data", run.ref.tenantId),
         };
+        // pool.run registers the run synchronously: a cancel from here on reaches it through pool.cancel.
         end = toRunEnd(await pool.run(job, (event) => this.onSandboxEvent(run, event)), run.interrupted);
       }
     } catch (err) {
@@ -247,7 +375,48 @@ export class RunService {
     }
     if (run.ended) return;
     run.ended = true;
-    await this.end(run.ref, end, Date.now());
+    const retry = this.retryOf(run, end, meta);
+    if (retry) await this.endAndRetry(run, end, retry.run, retry.notBefore);
+    else await this.end(run.ref, end, Date.now());
+  }
+
+  /** The next attempt of a failed run, when it gets one (retry-policy.ts), with the time it may start. */
+  private retryOf(run: ActiveRun, end: RunEnd, meta: PipelineMeta | null): { run: QueuedRun; notBefore: number } | null {
+    if (end.status !== "failed" || !this.accepting || run.interrupted || run.cancelRequested) return null;
+    if (run.attempt >= run.maxAttempts) return null;
+    const settings = meta ? withRunControlDefaults(meta) : RUN_CONTROL_DEFAULTS;
+    if (!isRetryable(end.error, settings)) return null;
+    const runId = this.options.ids.runId();
+    const delay = backoffMs(run.attempt, settings.retryDelaySec, this.options.random ?? Math.random);
+    return {
+      run: { ...pick(run), ref: { ...run.ref, runId }, runId, attempt: run.attempt + 1 },
+      notBefore: Date.now() + delay,
+    };
+  }
+
+  /**
+   * Records the failed attempt and its retry together, wakes the attempt's waiters (they follow
+   * `retriedBy`), then holds the retry outside the queue until its `notBefore`. The retry is known to
+   * cancel() before its row is written, so there is no moment in which it could not be cancelled.
+   */
+  private async endAndRetry(run: ActiveRun, end: RunEnd, retry: QueuedRun, notBefore: number): Promise<void> {
+    const pending: PendingRetry = { run: retry, timer: null };
+    this.retries.set(retry.runId, pending);
+    const at = Date.now();
+    try {
+      await this.options.store.ledger.finishedAndRetried(run.ref, end, at, { ...newRun(retry, at, notBefore), retryOf: run.ref.runId });
+    } catch (err) {
+      this.options.log.error({ err, runId: run.ref.runId }, "could not store the end of a run and its retry");
+      this.retries.delete(retry.runId);
+    }
+    for (const wake of this.waiters.get(run.ref.runId) ?? []) wake();
+    if (this.retries.get(retry.runId) !== pending) return; // cancelled (or shut down) meanwhile
+    pending.timer = setTimeout(() => {
+      if (this.retries.get(retry.runId) !== pending) return;
+      this.retries.delete(retry.runId);
+      this.queue.push(retry);
+      this.pump();
+    }, Math.max(0, notBefore - Date.now()));
   }
 
   private onSandboxEvent(run: ActiveRun, event: SandboxEvent): void {
@@ -322,6 +491,43 @@ export class RunService {
       clearTimeout(timer);
     }
   }
+}
+
+/** The ledger's record of a queued run (first attempt or retry). */
+function newRun(run: QueuedRun, queuedAt: number, notBefore: number | null): NewRun {
+  return {
+    ...run.ref,
+    pipelineId: run.pipelineId,
+    version: run.version,
+    trigger: run.trigger,
+    params: run.params,
+    queuedAt,
+    attempt: run.attempt,
+    maxAttempts: run.maxAttempts,
+    notBefore,
+    graphRunId: run.graphRunId,
+  };
+}
+
+/** The QueuedRun fields of an ActiveRun (a retry copies them). */
+function pick(run: ActiveRun): QueuedRun {
+  return {
+    ref: run.ref,
+    runId: run.runId,
+    tenantId: run.tenantId,
+    pipelineId: run.pipelineId,
+    maxConcurrentRuns: run.maxConcurrentRuns,
+    version: run.version,
+    params: run.params,
+    trigger: run.trigger,
+    attempt: run.attempt,
+    maxAttempts: run.maxAttempts,
+    graphRunId: run.graphRunId,
+  };
+}
+
+function cancelled(message: string): RunEnd {
+  return { status: "cancelled", error: daemonRunError("TAU_E_RUN_CANCELLED", message) };
 }
 
 function toRunEnd(outcome: RunOutcome, interruptedByShutdown: boolean): RunEnd {

@@ -28,8 +28,53 @@ export interface PipelineRow {
   tags: string[];
   dependsOn: string[];
   timeoutSec: number | null;
+  /** Run control, mirrored from the current version's meta (like the fields above). */
+  retries: number;
+  retryDelaySec: number;
+  maxConcurrentRuns: number;
   createdAt: number;
   updatedAt: number;
+  // ── schedule and DAG state (server/scheduler, server/dag; docs/scheduling.md) ──
+  /** Set by `tau schedule`: wins over the meta's `schedule` until a deploy changes the meta's schedule. */
+  scheduleOverride: StoredSchedule | null;
+  /** The schedule's planned next fire (ms); null when unscheduled, disabled or not planned yet. */
+  nextRunAt: number | null;
+  /** What the schedule's last fire did. */
+  lastFire: StoredLastFire | null;
+  /** Set by `tau depends`: wins over the meta's `dependsOn` until a deploy changes the meta's dependsOn. */
+  dependsOnOverride: string[] | null;
+  /** Scheduled fires queue a run even while one is queued or running (null: false). */
+  allowOverlap: boolean | null;
+  /** Catch-up runs for fires missed while the daemon was down (null: 1). */
+  catchUp: number | null;
+}
+
+/** A schedule as stored: a cron expression in a time zone, or an interval in seconds. */
+export interface StoredSchedule {
+  cron: string | null;
+  everySec: number | null;
+  timezone: string | null;
+}
+
+export interface StoredLastFire {
+  plannedAt: number;
+  firedAt: number;
+  runId: string | null;
+  skipped: string | null;
+  catchUp: boolean;
+}
+
+/** A run of the pipeline graph (`tau dag run`): its runs carry its id in `run.graph_run_id`. */
+export interface GraphRunRow {
+  id: string;
+  tenantId: string;
+  /** `--from` pipeline, or null for the whole graph. */
+  root: string | null;
+  status: "running" | "succeeded" | "failed";
+  /** The pipelines of the run by topological level, as planned at start. */
+  groups: string[][];
+  startedAt: number;
+  finishedAt: number | null;
 }
 
 /** Immutable once written: a deploy that changes anything writes a new version. */
@@ -64,6 +109,17 @@ export interface RunRow {
   error: RunError | null;
   /** Which process ran it (`taud:<pid>` locally; a worker id in hosted mode). */
   executor: string | null;
+  /** 1-based; a retry is a new run row with the next attempt number. */
+  attempt: number;
+  maxAttempts: number;
+  /** The run this one retries. */
+  retryOf: string | null;
+  /** The run that retries this one. */
+  retriedBy: string | null;
+  /** A queued retry does not start before this time (ms). */
+  notBefore: number | null;
+  /** The graph run (`tau dag run`) this run belongs to. */
+  graphRunId: string | null;
 }
 
 export interface StepRow {
@@ -130,8 +186,17 @@ export const PipelineEntity = new EntitySchema<PipelineRow>({
     tags: { type: "json" },
     dependsOn: { type: "json" },
     timeoutSec: { type: "integer", nullable: true },
+    retries: { type: "integer", default: 0 },
+    retryDelaySec: { type: "double", default: 10 },
+    maxConcurrentRuns: { type: "integer", default: 1 },
     createdAt: { type: "integer" },
     updatedAt: { type: "integer" },
+    scheduleOverride: { type: "json", nullable: true },
+    nextRunAt: { type: "integer", nullable: true },
+    lastFire: { type: "json", nullable: true },
+    dependsOnOverride: { type: "json", nullable: true },
+    allowOverlap: { type: "boolean", nullable: true },
+    catchUp: { type: "integer", nullable: true },
   },
 });
 
@@ -163,6 +228,7 @@ export const RunEntity = new EntitySchema<RunRow>({
     { properties: ["pipeline", "id"] },
     { properties: ["pipeline", "status", "finishedAt"] },
     { properties: ["tenantId", "status", "finishedAt"] },
+    { properties: ["graphRunId"] },
   ],
   properties: {
     id: { type: "string", primary: true, length: 32 },
@@ -178,6 +244,12 @@ export const RunEntity = new EntitySchema<RunRow>({
     result: { type: "json", nullable: true },
     error: { type: "json", nullable: true },
     executor: { type: "string", nullable: true },
+    attempt: { type: "integer", default: 1 },
+    maxAttempts: { type: "integer", default: 1 },
+    retryOf: { type: "string", length: 32, nullable: true },
+    retriedBy: { type: "string", length: 32, nullable: true },
+    notBefore: { type: "integer", nullable: true },
+    graphRunId: { type: "string", length: 32, nullable: true },
   },
 });
 
@@ -220,4 +292,19 @@ export const EventEntity = new EntitySchema<EventRow>({
   },
 });
 
-export const ENTITIES = [TenantEntity, PipelineEntity, PipelineVersionEntity, RunEntity, StepEntity, EventEntity];
+export const GraphRunEntity = new EntitySchema<GraphRunRow>({
+  name: "GraphRun",
+  tableName: "graph_run",
+  indexes: [{ properties: ["tenantId", "status"] }],
+  properties: {
+    id: { type: "string", primary: true, length: 32 },
+    tenantId: tenantRef,
+    root: { type: "string", length: 64, nullable: true },
+    status: { type: "string", length: 16 },
+    groups: { type: "json" },
+    startedAt: { type: "integer" },
+    finishedAt: { type: "integer", nullable: true },
+  },
+});
+
+export const ENTITIES = [TenantEntity, PipelineEntity, PipelineVersionEntity, RunEntity, StepEntity, EventEntity, GraphRunEntity];

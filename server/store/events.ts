@@ -13,6 +13,7 @@ export interface TenantEvent {
   event: RunEvent;
 }
 
+/** One run's events, one pipeline's, or (neither given) every event of the tenant. */
 export interface EventFilter {
   tenantId: string;
   runId?: string;
@@ -36,6 +37,7 @@ const COLUMNS = "seq, run_id, pipeline, ts, kind, level, step, message, data";
 const statements = statementCache((c) => ({
   byRun: c.prepare(`select ${COLUMNS} from event where run_id = ? and tenant_id = ? and seq > ? order by seq limit ?`),
   byPipeline: c.prepare(`select ${COLUMNS} from event where pipeline = ? and tenant_id = ? and seq > ? order by seq limit ?`),
+  byTenant: c.prepare(`select ${COLUMNS} from event where tenant_id = ? and seq > ? order by seq limit ?`),
   lastLogs: c.prepare(
     `select ${COLUMNS} from (select ${COLUMNS} from event where run_id = ? and tenant_id = ? and kind = 'log' order by seq desc limit ?) order by seq`,
   ),
@@ -52,7 +54,9 @@ export class EventRepository {
       const rows = (
         filter.runId !== undefined
           ? s.byRun.all(filter.runId, filter.tenantId, afterSeq, limit)
-          : s.byPipeline.all(filter.pipeline, filter.tenantId, afterSeq, limit)
+          : filter.pipeline !== undefined
+            ? s.byPipeline.all(filter.pipeline, filter.tenantId, afterSeq, limit)
+            : s.byTenant.all(filter.tenantId, afterSeq, limit)
       ) as EventDbRow[];
       return rows.map(eventFromRow);
     });

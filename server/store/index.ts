@@ -5,16 +5,24 @@
 import { join } from "node:path";
 import { Database } from "./database";
 import { EventRepository, type TenantEvent } from "./events";
+import { GraphRepository } from "./graph-runs";
+import { HistoryRepository } from "./history";
 import { PipelineRepository } from "./pipelines";
 import { RunLedger } from "./run-ledger";
 import { RunRepository } from "./runs";
+import { ScheduleRepository } from "./schedules";
 
 export type { TenantEvent, EventFilter } from "./events";
 export type { PipelineRow, PipelineVersionRow, RunRow, StepRow } from "./entities";
 export type { VersionInfo, RunnableVersion, CodeRecord, NewVersion, PipelineHead } from "./pipelines";
 export type { RunRef, NewRun, RunEnd } from "./run-ledger";
 export type { RunRecord, StepRecord } from "./runs";
+export type { RunPointRecord } from "./history";
 export { daemonRunError } from "./run-ledger";
+export type { GraphRunRow, StoredSchedule, StoredLastFire } from "./entities";
+export type { ScheduleRecord, ScheduleSave, ScheduleChange } from "./schedules";
+export type { GraphNodeRecord, GraphRunMember } from "./graph-runs";
+export { effectiveSchedule, effectiveDependsOn, DEFAULT_CATCH_UP } from "./schedules";
 export { iso, isoOrNull } from "./time";
 
 export interface StoreOptions {
@@ -28,13 +36,19 @@ export class Store {
   readonly pipelines: PipelineRepository;
   readonly runs: RunRepository;
   readonly events: EventRepository;
+  readonly history: HistoryRepository;
   readonly ledger: RunLedger;
+  readonly schedules: ScheduleRepository;
+  readonly graph: GraphRepository;
 
   private constructor(private readonly db: Database, onEvents: (events: TenantEvent[]) => void) {
     this.pipelines = new PipelineRepository(db);
     this.runs = new RunRepository(db);
     this.events = new EventRepository(db);
+    this.history = new HistoryRepository(db);
     this.ledger = new RunLedger(db, onEvents);
+    this.schedules = new ScheduleRepository(db);
+    this.graph = new GraphRepository(db);
   }
 
   static async open(options: StoreOptions): Promise<Store> {

@@ -4,6 +4,7 @@
 import type { PipelineMeta } from "../../sandbox/types";
 import { statementCache, type Database } from "./database";
 import { PipelineEntity, PipelineVersionEntity, TenantEntity, type PipelineRow, type PipelineVersionRow } from "./entities";
+import { overridesAfterDeploy } from "./schedules";
 
 /** A version without its large texts (source, bundle, source map). */
 export type VersionInfo = Omit<PipelineVersionRow, "source" | "bundle" | "sourceMap" | "pipeline">;
@@ -39,10 +40,16 @@ export interface PipelineHead {
   id: number;
   name: string;
   currentVersion: number;
+  /** Run control of the current version (see PipelineRow). */
+  retries: number;
+  maxConcurrentRuns: number;
 }
 
 const hot = statementCache((c) => ({
-  head: c.prepare("select id, name, current_version as currentVersion from pipeline where tenant_id = ? and name = ?"),
+  head: c.prepare(
+    `select id, name, current_version as currentVersion, retries, max_concurrent_runs as maxConcurrentRuns
+     from pipeline where tenant_id = ? and name = ?`,
+  ),
 }));
 
 const INFO_FIELDS = ["id", "tenantId", "version", "hash", "sourceBytes", "filename", "meta", "createdAt"] as const;
@@ -102,6 +109,31 @@ export class PipelineRepository {
   }
 
   /**
+   * Points the pipeline at an existing version (rollback) and copies that version's meta onto it — name
+   * aside, the pipeline row then reads as if that version had just been deployed. `meta` is the version's
+   * meta with defaults filled in (older versions may predate some fields).
+   */
+  async setCurrentVersion(pipelineId: number, version: number, filename: string, meta: PipelineMeta): Promise<PipelineRow> {
+    return this.db.transaction("rollback", async (em) => {
+      const pipeline = await em.findOneOrFail(PipelineEntity, { id: pipelineId });
+      em.assign(pipeline, {
+        ...overridesAfterDeploy(pipeline, meta),
+        currentVersion: version,
+        filename,
+        description: meta.description,
+        schedule: meta.schedule,
+        tags: meta.tags,
+        dependsOn: meta.dependsOn,
+        timeoutSec: meta.timeoutSec,
+        ...runControl(meta),
+        updatedAt: Date.now(),
+      });
+      await em.flush();
+      return pipeline;
+    });
+  }
+
+  /**
    * Stores a new immutable version and points the pipeline at it, creating the pipeline on its first
    * deploy — one transaction: either both land or neither does.
    */
@@ -126,11 +158,13 @@ export class PipelineRepository {
           tags: meta.tags,
           dependsOn: meta.dependsOn,
           timeoutSec: meta.timeoutSec,
+          ...runControl(meta),
           createdAt: now,
           updatedAt: now,
         });
       }
       em.assign(pipeline, {
+        ...overridesAfterDeploy(pipeline, meta),
         currentVersion: version,
         filename: input.filename,
         description: meta.description,
@@ -138,6 +172,7 @@ export class PipelineRepository {
         tags: meta.tags,
         dependsOn: meta.dependsOn,
         timeoutSec: meta.timeoutSec,
+        ...runControl(meta),
         updatedAt: now,
       });
       em.create(PipelineVersionEntity, {
@@ -157,4 +192,9 @@ export class PipelineRepository {
       return { pipeline, version };
     });
   }
+}
+
+/** The pipeline row's run-control columns; a meta without them (written before they existed) gets the defaults. */
+function runControl(meta: Partial<PipelineMeta>): Pick<PipelineRow, "retries" | "retryDelaySec" | "maxConcurrentRuns"> {
+  return { retries: meta.retries ?? 0, retryDelaySec: meta.retryDelaySec ?? 10, maxConcurrentRuns: meta.maxConcurrentRuns ?? 1 };
 }

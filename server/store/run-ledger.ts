@@ -29,6 +29,14 @@ export interface NewRun extends RunRef {
   trigger: RunTrigger;
   params: Record<string, unknown>;
   queuedAt: number;
+  /** Retry bookkeeping (default: a first attempt of 1). */
+  attempt?: number;
+  maxAttempts?: number;
+  retryOf?: string | null;
+  /** A retry's backoff: the run does not start before this time (ms). */
+  notBefore?: number | null;
+  /** The graph run (`tau dag run`) the run belongs to. */
+  graphRunId?: string | null;
 }
 
 export type RunEnd =
@@ -41,8 +49,10 @@ type Log = Extract<SandboxEvent, { kind: "log" }>;
 
 const statements = statementCache((c) => ({
   insertRun: c.prepare(
-    "insert into run (id, tenant_id, pipeline_id, version, status, trigger, params, queued_at) values (?, ?, ?, ?, 'queued', ?, ?, ?)",
+    `insert into run (id, tenant_id, pipeline_id, version, status, trigger, params, queued_at, attempt, max_attempts, retry_of, not_before, graph_run_id)
+     values (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)`,
   ),
+  linkRetry: c.prepare("update run set retried_by = ? where id = ?"),
   startRun: c.prepare("update run set status = 'running', started_at = ?, executor = ? where id = ? and status = 'queued'"),
   runStartedAt: c.prepare("select started_at from run where id = ?"),
   finishRun: c.prepare("update run set status = ?, finished_at = ?, result = ?, error = ? where id = ?"),
@@ -69,14 +79,33 @@ export class RunLedger {
   }
 
   queued(run: NewRun): Promise<TenantEvent> {
-    return this.batcher.submit((c) => {
-      statements(c).insertRun.run(run.runId, run.tenantId, run.pipelineId, run.version, run.trigger, JSON.stringify(run.params), run.queuedAt);
-      return appendEvent(c, run, run.queuedAt, "run.queued", "info", null, `Run queued (${run.trigger}, version ${run.version}).`, {
-        trigger: run.trigger,
-        version: run.version,
-        params: run.params,
-      });
+    return this.batcher.submit((c) => insertQueued(c, run));
+  }
+
+  /**
+   * Ends a failed attempt and queues its retry. Both operations are submitted in the same tick, so they
+   * commit in one batch transaction: nobody reading the run sees it failed without the retry that follows
+   * it (`retriedBy`). Resolves once both are stored.
+   */
+  async finishedAndRetried(ref: RunRef, end: RunEnd, at: number, retry: NewRun): Promise<void> {
+    const info = { runId: retry.runId, attempt: retry.attempt ?? 2, notBefore: retry.notBefore ?? null };
+    const finished = this.batcher.submit((c) => finishRun(c, ref, end, at, info));
+    const queued = this.batcher.submit((c) => {
+      statements(c).linkRetry.run(retry.runId, ref.runId);
+      return insertQueued(c, retry);
     });
+    await Promise.all([finished, queued]);
+  }
+
+  /**
+   * Records a run that never executes (a DAG run's pipeline skipped because an upstream failed): queued and
+   * finished in one transaction, so it is never seen queued and never holds a concurrency slot.
+   */
+  async settled(run: NewRun, end: RunEnd, at: number): Promise<void> {
+    // Submitted in the same tick: one batch transaction, and both events are published.
+    const queued = this.batcher.submit((c) => insertQueued(c, run));
+    const finished = this.batcher.submit((c) => finishRun(c, run, end, at, null));
+    await Promise.all([queued, finished]);
   }
 
   started(ref: RunRef, at: number, executor: string): Promise<TenantEvent> {
@@ -125,27 +154,57 @@ export class RunLedger {
    * `run.finished` event.
    */
   finished(ref: RunRef, end: RunEnd, at: number): Promise<TenantEvent> {
-    return this.batcher.submit((c) => {
-      const s = statements(c);
-      const error = end.status === "succeeded" ? null : end.error;
-      const result = end.status === "succeeded" ? JSON.stringify(end.result ?? null) : null;
-      s.finishRun.run(end.status, at, result, error ? JSON.stringify(error) : null, ref.runId);
-      const stepError: { code: ErrorCode; message: string } = error
-        ? { code: error.code, message: error.message }
-        : { code: "TAU_E_STEP_INVALID", message: "The step was never ended before the run finished." };
-      s.failOpenSteps.run(at, at, JSON.stringify(stepError), ref.runId);
-      const startedAt = (s.runStartedAt.get(ref.runId) as { started_at: number | null } | undefined)?.started_at ?? null;
-      const durationMs = startedAt === null ? null : Math.max(0, at - startedAt);
-      const took = durationMs === null ? "" : ` in ${durationMs} ms`;
-      const message = error ? `Run ${end.status}${took}: ${error.code}: ${error.message}` : `Run succeeded${took}.`;
-      return appendEvent(c, ref, at, "run.finished", error ? "error" : "info", null, message, { status: end.status, durationMs, error });
-    });
+    return this.batcher.submit((c) => finishRun(c, ref, end, at, null));
   }
 
   /** Resolves when every operation submitted so far has been committed (or has failed). */
   flush(): Promise<void> {
     return this.batcher.flush();
   }
+}
+
+function insertQueued(c: SqliteConnection, run: NewRun): TenantEvent {
+  const attempt = run.attempt ?? 1;
+  const maxAttempts = run.maxAttempts ?? 1;
+  const retryOf = run.retryOf ?? null;
+  const notBefore = run.notBefore ?? null;
+  statements(c).insertRun.run(
+    run.runId, run.tenantId, run.pipelineId, run.version, run.trigger, JSON.stringify(run.params), run.queuedAt,
+    attempt, maxAttempts, retryOf, notBefore, run.graphRunId ?? null,
+  );
+  const message =
+    retryOf === null
+      ? `Run queued (${run.trigger}, version ${run.version}).`
+      : `Retry queued: attempt ${attempt} of ${maxAttempts}, retrying ${retryOf}${notBefore === null ? "" : `, not before ${iso(notBefore)}`}.`;
+  const data: Record<string, unknown> = { trigger: run.trigger, version: run.version, params: run.params };
+  if (retryOf !== null) Object.assign(data, { attempt, maxAttempts, retryOf, notBefore: notBefore === null ? null : iso(notBefore) });
+  return appendEvent(c, run, run.queuedAt, "run.queued", "info", null, message, data);
+}
+
+/** A run's end: its final status, result or error, every step it left running marked failed, and `run.finished`. */
+function finishRun(
+  c: SqliteConnection,
+  ref: RunRef,
+  end: RunEnd,
+  at: number,
+  retry: { runId: string; attempt: number; notBefore: number | null } | null,
+): TenantEvent {
+  const s = statements(c);
+  const error = end.status === "succeeded" ? null : end.error;
+  const result = end.status === "succeeded" ? JSON.stringify(end.result ?? null) : null;
+  s.finishRun.run(end.status, at, result, error ? JSON.stringify(error) : null, ref.runId);
+  const stepError: { code: ErrorCode; message: string } = error
+    ? { code: error.code, message: error.message }
+    : { code: "TAU_E_STEP_INVALID", message: "The step was never ended before the run finished." };
+  s.failOpenSteps.run(at, at, JSON.stringify(stepError), ref.runId);
+  const startedAt = (s.runStartedAt.get(ref.runId) as { started_at: number | null } | undefined)?.started_at ?? null;
+  const durationMs = startedAt === null ? null : Math.max(0, at - startedAt);
+  const took = durationMs === null ? "" : ` in ${durationMs} ms`;
+  const retrying = retry === null ? "" : ` Retrying as ${retry.runId} (attempt ${retry.attempt}).`;
+  const message = error ? `Run ${end.status}${took}: ${error.code}: ${error.message}${retrying}` : `Run succeeded${took}.`;
+  const data: Record<string, unknown> = { status: end.status, durationMs, error };
+  if (retry !== null) data.retry = { runId: retry.runId, attempt: retry.attempt, notBefore: retry.notBefore === null ? null : iso(retry.notBefore) };
+  return appendEvent(c, ref, at, "run.finished", error ? "error" : "info", null, message, data);
 }
 
 /** A run error made by the daemon itself (not by the sandbox): no step, no source position. */

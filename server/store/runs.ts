@@ -20,7 +20,8 @@ const hot = statementCache((c) => ({
   status: c.prepare("select status from run where id = ? and tenant_id = ?"),
   lastSuccess: c.prepare("select max(finished_at) as at from run where pipeline_id = ? and status = 'succeeded'"),
   run: c.prepare(
-    `select r.id, p.name as pipeline, r.version, r.status, r."trigger", r.params, r.queued_at, r.started_at, r.finished_at, r.result, r.error
+    `select r.id, p.name as pipeline, r.version, r.status, r."trigger", r.params, r.queued_at, r.started_at, r.finished_at, r.result, r.error,
+       r.attempt, r.max_attempts, r.retry_of, r.retried_by, r.not_before, r.graph_run_id
      from run r join pipeline p on p.id = r.pipeline_id where r.id = ? and r.tenant_id = ?`,
   ),
   steps: c.prepare(
@@ -40,6 +41,12 @@ interface RunDbRow {
   finished_at: number | null;
   result: string | null;
   error: string | null;
+  attempt: number;
+  max_attempts: number;
+  retry_of: string | null;
+  retried_by: string | null;
+  not_before: number | null;
+  graph_run_id: string | null;
 }
 
 interface StepDbRow {
@@ -76,6 +83,12 @@ export class RunRepository {
         finishedAt: row.finished_at,
         result: parse<unknown>(row.result),
         error: parse<RunRow["error"]>(row.error),
+        attempt: row.attempt,
+        maxAttempts: row.max_attempts,
+        retryOf: row.retry_of,
+        retriedBy: row.retried_by,
+        notBefore: row.not_before,
+        graphRunId: row.graph_run_id,
       };
     });
   }
@@ -118,10 +131,11 @@ export class RunRepository {
     });
   }
 
-  /** A tenant's failed runs, most recently finished first. */
-  recentFailed(tenantId: string, limit: number): Promise<RunRow[]> {
+  /** A tenant's failed runs (of one pipeline when `pipelineId` is given), most recently finished first. */
+  recentFailed(tenantId: string, limit: number, pipelineId?: number): Promise<RunRow[]> {
+    const where = pipelineId === undefined ? { tenantId, status: "failed" as const } : { tenantId, status: "failed" as const, pipeline: pipelineId };
     return this.db.query("list failed runs", (em) =>
-      em.find(RunEntity, { tenantId, status: "failed" }, { orderBy: { finishedAt: "desc", id: "desc" }, limit, populate: ["pipeline"] }),
+      em.find(RunEntity, where, { orderBy: { finishedAt: "desc", id: "desc" }, limit, populate: ["pipeline"] }),
     );
   }
 

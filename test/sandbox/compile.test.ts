@@ -124,12 +124,10 @@ describe("compilePipeline", () => {
     expect(problems(err)[0]).toMatchObject({ line: 1, column: 34 });
   });
 
-  test("importing tau/materializations is refused at deploy as not available yet", async () => {
+  test("tau/materializations resolves to the guest runtime's module, like tau/connectors", async () => {
     const source = `import { pipeline } from "tau";\nimport { IncrementalConfig } from "tau/materializations";\nexport default pipeline({ name: "x" }, async () => String(IncrementalConfig));\n`;
-    const err = await compileError(source);
-    expect(err.code).toBe("TAU_E_DEPLOY_MODULE_UNAVAILABLE");
-    expect(problems(err)[0]).toMatchObject({ line: 2, column: 35 });
-    expect(problems(err)[0]!.message).toContain("not available");
+    const compiled = await compilePipeline({ source, filename: "pipelines/orders.ts", typecheck: false });
+    expect(compiled.bundle).toContain("globalThis.__tau_sdk.materializations");
   });
 
   test("a type error is TAU_E_DEPLOY_TYPECHECK at its line and column, and typecheck:false skips the check", async () => {

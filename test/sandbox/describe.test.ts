@@ -31,11 +31,11 @@ describe("describe() reads a bundle's meta at deploy time and validates it on th
     );
     expect(outcome).toEqual({
       ok: true,
-      meta: { name: "orders_sync", description: "Orders", schedule: "0 6 * * *", tags: ["warehouse"], dependsOn: ["stage_customers"], timeoutSec: 120 },
+      meta: { name: "orders_sync", description: "Orders", schedule: "0 6 * * *", tags: ["warehouse"], dependsOn: ["stage_customers"], timeoutSec: 120, retries: 0, retryDelaySec: 10, retryOn: [], maxConcurrentRuns: 1 },
     });
     expect(await describeSource(file(`{ name: "bare" }`))).toEqual({
       ok: true,
-      meta: { name: "bare", description: "", schedule: null, tags: [], dependsOn: [], timeoutSec: null },
+      meta: { name: "bare", description: "", schedule: null, tags: [], dependsOn: [], timeoutSec: null, retries: 0, retryDelaySec: 10, retryOn: [], maxConcurrentRuns: 1 },
     });
   });
 
@@ -92,7 +92,7 @@ describe("describe() reads a bundle's meta at deploy time and validates it on th
 
 describe("validateMeta", () => {
   it("accepts the smallest meta and refuses a pipeline that depends on itself", () => {
-    expect(validateMeta({ name: "a" })).toEqual({ ok: true, meta: { name: "a", description: "", schedule: null, tags: [], dependsOn: [], timeoutSec: null } });
+    expect(validateMeta({ name: "a" })).toEqual({ ok: true, meta: { name: "a", description: "", schedule: null, tags: [], dependsOn: [], timeoutSec: null, retries: 0, retryDelaySec: 10, retryOn: [], maxConcurrentRuns: 1 } });
     expect(validateMeta({ name: "a", dependsOn: ["a"] })).toMatchObject({ ok: false, error: { code: "TAU_E_DEPLOY_META_INVALID", details: { field: "dependsOn" } } });
   });
 

@@ -11,6 +11,7 @@ describe("taud options", () => {
       bind: "127.0.0.1",
       executors: 2,
       concurrency: 4,
+      tenantConcurrency: 4,
       maxQueued: 10_000,
       shutdownGraceMs: 10_000,
       logLevel: "info",

@@ -28,7 +28,9 @@ const EXPECTED_ROUTES = [
   "get /api/status",
   "get /api/version",
   "post /api/pipelines",
+  "post /api/pipelines/{name}/rollback",
   "post /api/pipelines/{name}/runs",
+  "post /api/runs/{id}/cancel",
 ];
 
 function expectErrorBody(body: unknown, code: string): void {

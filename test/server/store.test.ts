@@ -10,7 +10,7 @@ let pipelineId: number;
 beforeAll(async () => {
   store = await Store.open({ home: home.home, onEvents: (events) => published.push(...events) });
   await store.pipelines.ensureTenant("local", "Local");
-  const meta = { name: "p", description: "", schedule: null, tags: [], dependsOn: [], timeoutSec: null };
+  const meta = { name: "p", description: "", schedule: null, tags: [], dependsOn: [], timeoutSec: null, retries: 0, retryDelaySec: 10, retryOn: [], maxConcurrentRuns: 1 };
   pipelineId = (await store.pipelines.addVersion({ tenantId: "local", meta, filename: "p.ts", hash: "h", source: "s", bundle: "b", sourceMap: "{}" })).pipeline.id;
 });
 afterAll(async () => {

@@ -60,6 +60,8 @@ export interface PartitionedSpec extends Common {
   /** Partitions older than this many days are deleted after the load (null: keep all). */
   partitionExpirationDays: number | null;
   uniqueKey: string[] | null;
+  /** As for incremental: only source rows with this column greater than the target's maximum are taken (the seed's `incremental_column`). */
+  incrementalColumn: string | null;
 }
 
 export interface ScdType1Spec extends Common {

@@ -12,11 +12,17 @@
  * the store again instead, and a live client whose unsent data passes the cap is disconnected with close
  * code 1013 and reason TAU_E_EVENTS_SLOW_CONSUMER — it reconnects with afterSeq = the last seq it
  * processed and loses nothing.
+ *
+ * `{"type":"subscribe","all":true}` follows every event of the tenant (the dashboard's overview), with the
+ * same replay and ordering; `kinds` narrows any subscription to some event kinds (e.g. everything but logs).
+ * A heartbeat pings every client each `wsHeartbeatMs` (default 30 s); one that has not answered the
+ * previous ping by the next tick is a dead peer (a laptop that slept, a dropped NAT mapping) and is
+ * terminated, so its subscriptions stop costing memory.
  */
 import type { FastifyInstance } from "fastify";
 import type {} from "@fastify/websocket";
 import type { RawData, WebSocket } from "ws";
-import { ERRORS, TauError, type ErrorCode, type RunEvent, type WsServerMessage } from "../../contract";
+import { ERRORS, TauError, type ErrorCode, type RunEvent, type RunEventKind, type WsServerMessage } from "../../contract";
 import type { EventFilter, TenantEvent } from "../../store";
 import type { ApiContext } from "../context";
 import * as S from "../schemas";
@@ -24,10 +30,14 @@ import * as S from "../schemas";
 const REPLAY_PAGE = 1_000;
 const MAX_SUBSCRIPTIONS = 64;
 const CLOSE_TRY_AGAIN_LATER = 1013;
+const DEFAULT_HEARTBEAT_MS = 30_000;
+const EVENT_KINDS: readonly RunEventKind[] = ["run.queued", "run.started", "step.started", "step.finished", "log", "run.finished"];
 
 interface Subscription {
   key: string;
   filter: EventFilter;
+  /** Only these kinds are sent (null: all). */
+  kinds: ReadonlySet<string> | null;
   live: boolean;
   closed: boolean;
   /** Live events that arrived while the replay ran. */
@@ -61,6 +71,8 @@ export async function eventRoutes(app: FastifyInstance, ctx: ApiContext): Promis
 class EventStream {
   private readonly subscriptions = new Map<string, Subscription>();
   private unsubscribe: (() => void) | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private alive = true;
   private closed = false;
 
   constructor(
@@ -74,11 +86,27 @@ class EventStream {
     this.socket.on("message", (data, isBinary) => this.onMessage(data, isBinary));
     this.socket.on("close", () => this.dispose());
     this.socket.on("error", () => this.dispose());
+    this.socket.on("pong", () => (this.alive = true));
+    this.heartbeat = setInterval(() => this.beat(), this.ctx.wsHeartbeatMs ?? DEFAULT_HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  /** No pong since the last ping: the peer is gone without a close frame. */
+  private beat(): void {
+    if (this.closed) return;
+    if (!this.alive) {
+      this.dispose();
+      this.socket.terminate();
+      return;
+    }
+    this.alive = false;
+    this.socket.ping();
   }
 
   private dispose(): void {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.heartbeat);
     this.unsubscribe?.();
     for (const sub of this.subscriptions.values()) sub.closed = true;
     this.subscriptions.clear();
@@ -101,7 +129,11 @@ class EventStream {
       if (typeof afterSeq !== "number" || !Number.isSafeInteger(afterSeq) || afterSeq < 0) {
         return this.sendError("TAU_E_REQUEST_INVALID", "afterSeq must be a non-negative integer.");
       }
-      this.subscribe(filter, afterSeq).catch((err: unknown) => {
+      const { kinds } = message;
+      if (kinds !== undefined && (!Array.isArray(kinds) || kinds.length === 0 || !kinds.every((k) => EVENT_KINDS.includes(k as RunEventKind)))) {
+        return this.sendError("TAU_E_REQUEST_INVALID", `kinds must be a non-empty array of: ${EVENT_KINDS.join(", ")}.`);
+      }
+      this.subscribe(filter, afterSeq, kinds === undefined ? null : new Set(kinds as string[])).catch((err: unknown) => {
         const tau = err instanceof TauError ? err : new TauError("TAU_E_INTERNAL");
         if (tau.code === "TAU_E_INTERNAL") this.ctx.log.error({ err }, "event subscription failed");
         this.sendError(tau.code, tau.message);
@@ -121,19 +153,21 @@ class EventStream {
     this.sendError("TAU_E_REQUEST_INVALID", "type must be 'subscribe' or 'unsubscribe'.");
   }
 
-  /** Exactly one of runId / pipeline, as a non-empty string; null (and an error sent) otherwise. */
+  /** Exactly one of runId / pipeline (a non-empty string) / all (true); null (and an error sent) otherwise. */
   private filterOf(message: Record<string, unknown>, required: boolean): EventFilter | null {
-    const { runId, pipeline } = message;
+    const { runId, pipeline, all } = message;
     const valid = (v: unknown): v is string => typeof v === "string" && v.length > 0 && v.length <= 64;
-    if (runId !== undefined && pipeline === undefined && valid(runId)) return { tenantId: this.tenantId, runId };
-    if (pipeline !== undefined && runId === undefined && valid(pipeline)) return { tenantId: this.tenantId, pipeline };
-    if (required || runId !== undefined || pipeline !== undefined) {
-      this.sendError("TAU_E_REQUEST_INVALID", "Give exactly one of runId or pipeline, as a non-empty string.");
+    const given = [runId, pipeline, all].filter((v) => v !== undefined).length;
+    if (given === 1 && valid(runId)) return { tenantId: this.tenantId, runId };
+    if (given === 1 && valid(pipeline)) return { tenantId: this.tenantId, pipeline };
+    if (given === 1 && all === true) return { tenantId: this.tenantId };
+    if (required || given > 0) {
+      this.sendError("TAU_E_REQUEST_INVALID", "Give exactly one of runId or pipeline (a non-empty string) or all: true.");
     }
     return null;
   }
 
-  private async subscribe(filter: EventFilter, afterSeq: number): Promise<void> {
+  private async subscribe(filter: EventFilter, afterSeq: number, kinds: ReadonlySet<string> | null): Promise<void> {
     const { store } = this.ctx;
     const key = keyOf(filter);
     if (!this.subscriptions.has(key) && this.subscriptions.size >= MAX_SUBSCRIPTIONS) {
@@ -142,13 +176,13 @@ class EventStream {
     const previous = this.subscriptions.get(key);
     if (previous) previous.closed = true;
     // Listen (buffering) before reading the store: nothing published from here on can be missed.
-    const sub: Subscription = { key, filter, live: false, closed: false, buffer: [], bufferedBytes: 0, rescan: false, lastSent: afterSeq };
+    const sub: Subscription = { key, filter, kinds, live: false, closed: false, buffer: [], bufferedBytes: 0, rescan: false, lastSent: afterSeq };
     this.subscriptions.set(key, sub);
 
     const exists =
       filter.runId !== undefined
         ? store.runs.status(this.tenantId, filter.runId) !== null
-        : store.pipelines.head(this.tenantId, filter.pipeline!) !== null;
+        : filter.pipeline === undefined || store.pipelines.head(this.tenantId, filter.pipeline) !== null;
     if (!exists) {
       this.drop(sub);
       throw filter.runId !== undefined
@@ -184,7 +218,8 @@ class EventStream {
     sub.buffer = [];
     sub.bufferedBytes = 0;
     sub.live = true;
-    const target = filter.runId !== undefined ? { runId: filter.runId } : { pipeline: filter.pipeline! };
+    const target =
+      filter.runId !== undefined ? { runId: filter.runId } : filter.pipeline !== undefined ? { pipeline: filter.pipeline } : { all: true as const };
     const answer: WsServerMessage = { type: "subscribed", ...target, lastSeq: Math.max(head, sub.lastSent) };
     this.sendRaw(JSON.stringify(answer));
   }
@@ -214,6 +249,7 @@ class EventStream {
   private send(sub: Subscription, event: RunEvent): boolean {
     if (event.seq <= sub.lastSent) return true;
     sub.lastSent = event.seq;
+    if (sub.kinds !== null && !sub.kinds.has(event.kind)) return !this.closed;
     return this.sendRaw(serialised(event));
   }
 
@@ -247,11 +283,14 @@ class EventStream {
 }
 
 function keyOf(filter: EventFilter): string {
-  return filter.runId !== undefined ? `run:${filter.runId}` : `pipeline:${filter.pipeline}`;
+  if (filter.runId !== undefined) return `run:${filter.runId}`;
+  return filter.pipeline !== undefined ? `pipeline:${filter.pipeline}` : "all";
 }
 
+/** The tenant was checked before: a filter without runId or pipeline matches all of its events. */
 function matches(filter: EventFilter, event: RunEvent): boolean {
-  return filter.runId !== undefined ? event.runId === filter.runId : event.pipeline === filter.pipeline;
+  if (filter.runId !== undefined) return event.runId === filter.runId;
+  return filter.pipeline === undefined || event.pipeline === filter.pipeline;
 }
 
 /** Live events go to many sockets as the same object: serialise each once. */

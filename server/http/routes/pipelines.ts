@@ -2,7 +2,7 @@
  * /api/pipelines: deploy, list, inspect, code, and the runs of one pipeline.
  */
 import type { FastifyInstance } from "fastify";
-import { TauError, type DeployRequest, type RunRequest } from "../../contract";
+import { TauError, type DeployRequest, type RollbackRequest, type RunRequest } from "../../contract";
 import type { PipelineRow } from "../../store";
 import { pipelineDetailView, pipelineView, runSummaryView } from "../../views";
 import type { ApiContext } from "../context";
@@ -134,16 +134,35 @@ export async function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): Pro
       const queued = await runs.enqueue(request.tenantId, request.params.name, { params, trigger: "manual" });
       if (!body.wait) return reply.code(201).send(queued);
 
-      // Stop waiting when the client goes away.
+      // Stop waiting when the client goes away. Waiting goes through retries: the answer is the last attempt.
       const abort = new AbortController();
       const onClose = (): void => abort.abort();
       reply.raw.once("close", onClose);
+      let last = queued.id;
       try {
-        await runs.waitFor(request.tenantId, queued.id, body.waitMs ?? DEFAULT_WAIT_MS, abort.signal);
+        last = await runs.waitFor(request.tenantId, queued.id, body.waitMs ?? DEFAULT_WAIT_MS, abort.signal);
       } finally {
         reply.raw.off("close", onClose);
       }
-      return reply.code(201).send(runs.view(request.tenantId, queued.id) ?? queued);
+      return reply.code(201).send(runs.view(request.tenantId, last) ?? queued);
+    },
+  );
+
+  app.post<{ Params: { name: string }; Body: RollbackRequest | undefined }>(
+    "/api/pipelines/:name/rollback",
+    {
+      schema: {
+        operationId: "rollbackPipeline",
+        summary: "Make an existing version current again (default: the newest version older than the current one); its meta comes with it.",
+        tags: ["pipelines"],
+        params: NameParams,
+        body: S.RollbackRequest,
+        response: { 200: S.RollbackResponse, ...errors },
+      },
+    },
+    async (request) => {
+      refuseWhenClosing();
+      return deploy.rollback(request.tenantId, request.params.name, request.body?.to);
     },
   );
 

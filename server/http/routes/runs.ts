@@ -1,5 +1,5 @@
 /**
- * /api/runs and /api/errors: one run, its stored events, and recent failures across pipelines.
+ * /api/runs and /api/errors: one run, its stored events, cancelling it, and recent failures across pipelines.
  */
 import type { FastifyInstance } from "fastify";
 import { TauError } from "../../contract";
@@ -66,17 +66,47 @@ export async function runRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
     },
   );
 
-  app.get<{ Querystring: { limit: number } }>(
+  app.post<{ Params: { id: string } }>(
+    "/api/runs/:id/cancel",
+    {
+      schema: {
+        operationId: "cancelRun",
+        summary:
+          "Cancel a run: a queued run or pending retry at once, a running one within about a second (its isolate is disposed). Given an attempt whose retry is pending, the retry is cancelled. Answers with the run.",
+        tags: ["runs"],
+        params: IdParams,
+        response: { 200: S.RunView, ...errors },
+      },
+    },
+    async (request) => runs.cancel(request.tenantId, request.params.id),
+  );
+
+  app.get<{ Querystring: { limit: number; pipeline?: string } }>(
     "/api/errors",
     {
       schema: {
         operationId: "listErrors",
-        summary: "Recent failed runs across all pipelines, most recently finished first.",
+        summary: "Recent failed runs across all pipelines (or one), most recently finished first.",
         tags: ["runs"],
-        querystring: { type: "object", properties: { limit: { type: "integer", minimum: 1, maximum: 1000, default: 20 } } },
+        querystring: {
+          type: "object",
+          properties: {
+            limit: { type: "integer", minimum: 1, maximum: 1000, default: 20 },
+            pipeline: { type: "string", minLength: 1, maxLength: 64, description: "Only this pipeline's failures." },
+          },
+        },
         response: { 200: { type: "array", items: S.RunSummary }, ...errors },
       },
     },
-    async (request) => (await store.runs.recentFailed(request.tenantId, request.query.limit)).map(runSummaryView),
+    async (request) => {
+      const { limit, pipeline: name } = request.query;
+      let pipelineId: number | undefined;
+      if (name !== undefined) {
+        const head = store.pipelines.head(request.tenantId, name);
+        if (!head) throw new TauError("TAU_E_PIPELINE_NOT_FOUND", `No pipeline named '${name}'.`, { name });
+        pipelineId = head.id;
+      }
+      return (await store.runs.recentFailed(request.tenantId, limit, pipelineId)).map(runSummaryView);
+    },
   );
 }

@@ -1,0 +1,143 @@
+/**
+ * MySQL / MariaDB: DDL commits implicitly, so DML runs in its own transactions between DDL; no MERGE (a
+ * multi-table UPDATE … JOIN plus INSERT … WHERE NOT EXISTS instead: ON DUPLICATE KEY UPDATE would need a unique
+ * index on exactly the key, which a table built by CREATE TABLE … AS does not have); `<=>` for NULL-safe
+ * equality; GET_LOCK for one run per target; RENAME TABLE swaps atomically.
+ */
+import { createHash } from "node:crypto";
+import type { PartitionGranularity } from "../../sdk/materializations/spec";
+import { AnsiDialect, S, T, utcWallClock, type LockSteps, type MergeInput } from "../dialect";
+import { check, ddl, dml, type Column, type RelationInfo, type Step } from "../plan";
+import { displayName, type Relation } from "../relation";
+
+/** Seconds a run waits for another run on the same target before failing with TAU_E_MATERIALIZE_LOCKED. */
+export const MYSQL_LOCK_WAIT_SECONDS = 600;
+
+const FORMATS: Record<PartitionGranularity, string> = {
+  hour: "%Y-%m-%d %H:00:00",
+  day: "%Y-%m-%d",
+  month: "%Y-%m-01",
+  year: "%Y-01-01",
+};
+
+export class MysqlDialect extends AnsiDialect {
+  readonly name = "mysql" as const;
+  override readonly transactionalDdl: boolean = false;
+  override readonly transaction = { begin: "START TRANSACTION", commit: "COMMIT", rollback: "ROLLBACK" };
+  override readonly hasServerLock: boolean = true;
+  protected override readonly timestampType: string = "DATETIME(6)";
+  protected override readonly textType: string = "CHAR";
+
+  override quote(identifier: string): string {
+    return "`" + identifier.replace(/`/g, "``") + "`";
+  }
+
+  override fold(column: string): string {
+    return column.toLowerCase();
+  }
+
+  override str(value: string): string {
+    // Backslash is an escape under the default sql_mode; doubling it is also harmless under NO_BACKSLASH_ESCAPES.
+    return `'${value.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`;
+  }
+
+  override ts(value: Date): string {
+    return `CAST('${utcWallClock(value)}' AS DATETIME(6))`;
+  }
+
+  override castStr(expr: string): string {
+    return `CAST(${expr} AS CHAR(255))`;
+  }
+
+  override nullSafeEq(a: string, b: string): string {
+    return `${a} <=> ${b}`;
+  }
+
+  protected override length(expr: string): string {
+    return `CHAR_LENGTH(${expr})`;
+  }
+
+  override dateTrunc(granularity: PartitionGranularity, expr: string): string {
+    return `DATE_FORMAT(${expr}, '${FORMATS[granularity]}')`;
+  }
+
+  describe(relation: Relation): string {
+    const schema = relation.schema === null ? "DATABASE()" : this.str(relation.schema);
+    return (
+      `SELECT t.TABLE_TYPE AS kind, c.COLUMN_NAME AS column_name, c.COLUMN_TYPE AS data_type\n` +
+      `FROM information_schema.TABLES t\nLEFT JOIN information_schema.COLUMNS c\n` +
+      `  ON c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME\n` +
+      `WHERE t.TABLE_SCHEMA = ${schema} AND t.TABLE_NAME = ${this.str(relation.name)}\n` +
+      `ORDER BY c.ORDINAL_POSITION`
+    );
+  }
+
+  override lock(target: Relation): LockSteps {
+    // Lock names are at most 64 characters; long targets are hashed (the prefix keeps them readable in
+    // performance_schema.metadata_locks).
+    const full = `tau_mat:${displayName(target)}`;
+    const name = full.length <= 64 ? full : `tau_mat:${createHash("sha256").update(full).digest("hex").slice(0, 48)}`;
+    return {
+      acquire: [
+        check(`SELECT acquired FROM (SELECT GET_LOCK(${this.str(name)}, ${MYSQL_LOCK_WAIT_SECONDS}) AS acquired) AS l WHERE NOT (acquired <=> 1)`, {
+          code: "TAU_E_MATERIALIZE_LOCKED",
+          message: `Another run held ${displayName(target)} for more than ${MYSQL_LOCK_WAIT_SECONDS} s.`,
+          detailsKey: "lock",
+        }),
+      ],
+      release: [{ sql: `SELECT RELEASE_LOCK(${this.str(name)}) AS released`, kind: "query" }],
+    };
+  }
+
+  protected override renameTo(from: Relation, toName: string): string {
+    return `RENAME TABLE ${this.rel(from)} TO ${this.rel({ schema: from.schema, name: toName })}`;
+  }
+
+  override replaceTable(target: Relation, info: RelationInfo | null, build: Relation, select: string): Step[] {
+    const steps: Step[] = [ddl(this.dropTable(build)), ddl(this.createTableAs(build, select))];
+    if (info?.kind === "table") {
+      const old = { schema: target.schema, name: build.name.replace(/__tau_new_/, "__tau_old_") };
+      // One RENAME TABLE with two renames is atomic: readers see the old table, then the new one.
+      steps.push(
+        ddl(this.dropTable(old)),
+        ddl(`RENAME TABLE ${this.rel(target)} TO ${this.rel(old)}, ${this.rel(build)} TO ${this.rel(target)}`),
+        ddl(this.dropTable(old)),
+      );
+      return steps;
+    }
+    if (info?.kind === "view") steps.push(ddl(`DROP VIEW ${this.rel(target)}`));
+    steps.push(ddl(this.renameTo(build, target.name)));
+    return steps;
+  }
+
+  override alterColumnType(relation: Relation, column: Column): string {
+    return `ALTER TABLE ${this.rel(relation)} MODIFY COLUMN ${this.quote(column.name)} ${column.type}`;
+  }
+
+  override merge(m: MergeInput): Step[] {
+    const steps: Step[] = [];
+    if (m.updateColumns.length > 0) {
+      steps.push(dml(this.updateFrom(m.target, m.staging, this.keyMatch(m.keys), m.updateColumns.map((c) => [c, this.col(S, c)]))));
+    }
+    const notExists = `NOT EXISTS (SELECT 1 FROM ${this.rel(m.target)} AS ${T} WHERE ${this.keyMatch(m.keys)})`;
+    steps.push(
+      dml(this.insertSelect(m.target, m.columns, `SELECT ${m.columns.map((c) => this.col(S, c)).join(", ")}\nFROM ${this.rel(m.staging)} AS ${S}\nWHERE ${notExists}`)),
+    );
+    return steps;
+  }
+
+  override updateFrom(target: Relation, staging: Relation, on: string, set: readonly [string, string][]): string {
+    return (
+      `UPDATE ${this.rel(target)} AS ${T}\nJOIN ${this.rel(staging)} AS ${S} ON ${on}\n` +
+      `SET ${set.map(([c, e]) => `${this.col(T, c)} = ${e}`).join(", ")}`
+    );
+  }
+
+  override update(target: Relation, set: readonly [string, string][], where: string): string {
+    return `UPDATE ${this.rel(target)} AS ${T}\nSET ${set.map(([c, e]) => `${this.col(T, c)} = ${e}`).join(", ")}\nWHERE ${where}`;
+  }
+
+  override deleteWhere(target: Relation, where: (column: (name: string) => string) => string): string {
+    return `DELETE ${T} FROM ${this.rel(target)} AS ${T}\nWHERE ${where((c) => this.col(T, c))}`;
+  }
+}

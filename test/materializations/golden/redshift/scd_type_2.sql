@@ -1,0 +1,62 @@
+BEGIN;
+
+SELECT c.relkind AS kind, a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS data_type
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+WHERE n.nspname = 'analytics' AND c.relname = 'dim_orders' AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+ORDER BY a.attnum;
+
+LOCK TABLE "analytics"."dim_orders";
+
+SELECT c.relkind AS kind, a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS data_type
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+WHERE n.nspname = 'analytics' AND c.relname = 'dim_orders' AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+ORDER BY a.attnum;
+
+DROP TABLE IF EXISTS "analytics"."dim_orders__tau_stage_6c347860";
+
+CREATE TABLE "analytics"."dim_orders__tau_stage_6c347860" AS
+SELECT * FROM (
+SELECT * FROM raw.orders
+) AS tau_source;
+
+SELECT c.relkind AS kind, a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS data_type
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+WHERE n.nspname = 'analytics' AND c.relname = 'dim_orders__tau_stage_6c347860' AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+ORDER BY a.attnum;
+
+SELECT "id", COUNT(*) AS tau_rows
+FROM "analytics"."dim_orders__tau_stage_6c347860"
+GROUP BY "id"
+HAVING COUNT(*) > 1
+LIMIT 5;
+
+UPDATE "analytics"."dim_orders" AS tau_t
+SET "valid_to" = CAST(COALESCE(CAST(tau_s."updated_at" AS TIMESTAMP), TIMESTAMP '2026-03-15 06:30:00.000') AS TIMESTAMP), "is_current" = FALSE
+FROM "analytics"."dim_orders__tau_stage_6c347860" AS tau_s
+WHERE tau_t."is_current" = TRUE AND (tau_t."id" = tau_s."id" OR (tau_t."id" IS NULL AND tau_s."id" IS NULL)) AND (NOT ((tau_t."customer_id" = tau_s."customer_id" OR (tau_t."customer_id" IS NULL AND tau_s."customer_id" IS NULL))) OR NOT ((tau_t."kind" = tau_s."kind" OR (tau_t."kind" IS NULL AND tau_s."kind" IS NULL))) OR NOT ((tau_t."amount" = tau_s."amount" OR (tau_t."amount" IS NULL AND tau_s."amount" IS NULL))) OR NOT ((tau_t."updated_at" = tau_s."updated_at" OR (tau_t."updated_at" IS NULL AND tau_s."updated_at" IS NULL)))) AND CAST(COALESCE(CAST(tau_s."updated_at" AS TIMESTAMP), TIMESTAMP '2026-03-15 06:30:00.000') AS TIMESTAMP) > tau_t."valid_from";
+
+UPDATE "analytics"."dim_orders" AS tau_t
+SET "valid_to" = TIMESTAMP '2026-03-15 06:30:00.000', "is_current" = FALSE
+WHERE tau_t."is_current" = TRUE AND NOT EXISTS (SELECT 1 FROM "analytics"."dim_orders__tau_stage_6c347860" AS tau_s WHERE (tau_t."id" = tau_s."id" OR (tau_t."id" IS NULL AND tau_s."id" IS NULL)));
+
+INSERT INTO "analytics"."dim_orders" ("id", "customer_id", "kind", "amount", "updated_at", "valid_from", "valid_to", "is_current", "row_hash")
+SELECT tau_s."id", tau_s."customer_id", tau_s."kind", tau_s."amount", tau_s."updated_at", CAST(COALESCE(CAST(tau_s."updated_at" AS TIMESTAMP), TIMESTAMP '2026-03-15 06:30:00.000') AS TIMESTAMP), CAST(NULL AS TIMESTAMP), TRUE, MD5((CASE WHEN tau_s."customer_id" IS NULL THEN '~,' ELSE (CAST(LENGTH(CAST(tau_s."customer_id" AS VARCHAR(65535))) AS VARCHAR(65535)) || ':' || CAST(tau_s."customer_id" AS VARCHAR(65535)) || ',') END || CASE WHEN tau_s."kind" IS NULL THEN '~,' ELSE (CAST(LENGTH(CAST(tau_s."kind" AS VARCHAR(65535))) AS VARCHAR(65535)) || ':' || CAST(tau_s."kind" AS VARCHAR(65535)) || ',') END || CASE WHEN tau_s."amount" IS NULL THEN '~,' ELSE (CAST(LENGTH(CAST(tau_s."amount" AS VARCHAR(65535))) AS VARCHAR(65535)) || ':' || CAST(tau_s."amount" AS VARCHAR(65535)) || ',') END || CASE WHEN tau_s."updated_at" IS NULL THEN '~,' ELSE (CAST(LENGTH(CAST(tau_s."updated_at" AS VARCHAR(65535))) AS VARCHAR(65535)) || ':' || CAST(tau_s."updated_at" AS VARCHAR(65535)) || ',') END))
+FROM "analytics"."dim_orders__tau_stage_6c347860" AS tau_s
+WHERE NOT EXISTS (SELECT 1 FROM "analytics"."dim_orders" AS tau_t WHERE tau_t."is_current" = TRUE AND (tau_t."id" = tau_s."id" OR (tau_t."id" IS NULL AND tau_s."id" IS NULL)));
+
+SELECT "id", COUNT(*) AS tau_current
+FROM "analytics"."dim_orders"
+WHERE "is_current" = TRUE
+GROUP BY "id"
+HAVING COUNT(*) > 1
+LIMIT 5;
+
+DROP TABLE IF EXISTS "analytics"."dim_orders__tau_stage_6c347860";
+
+COMMIT;
