@@ -33,7 +33,7 @@ export class InitCommand extends TauCommand {
   static override usage = Command.Usage({
     description: "Set up a folder so an editor and tsc type-check pipeline files against the Tau SDK.",
     details: `
-      Writes DIR/tsconfig.json (with paths for \`tau\` and \`tau/connectors\`), the SDK's declarations under
+      Writes DIR/tsconfig.json (with paths for \`tau\`, \`tau/connectors\` and \`tau/materializations\`), the SDK's declarations under
       DIR/${TYPES_DIR}/ (Tau's own folder, replaced on every init), and an example pipeline DIR/${EXAMPLE_FILE}.
       Refuses to overwrite tsconfig.json or the example without --force (TAU_E_INIT_TARGET_EXISTS).
     `,

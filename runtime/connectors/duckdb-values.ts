@@ -2,7 +2,8 @@
  * Values between DuckDB and the pipeline's JSON. Reading: BIGINT-family → number when it is a safe integer,
  * else a decimal string; DECIMAL → number; DATE → "YYYY-MM-DD"; TIMESTAMP/TIMESTAMPTZ → ISO-8601 UTC with
  * the source precision ("2024-01-02T03:04:05.123456Z"); JSON columns → their parsed value. Writing (load):
- * values are staged by their logical type (rows.ts infers it) and cast by DuckDB into the table's types.
+ * values are staged by their logical type (rows.ts infers it; duckdb-vectors.ts writes them) and cast by DuckDB
+ * into the table's types.
  */
 import {
   DuckDBTypeId,
@@ -157,21 +158,6 @@ export function stageTypeFor(type: LogicalType): StageType {
       return "DOUBLE";
     default:
       return "VARCHAR";
-  }
-}
-
-/** A row value in the form its staging column takes. */
-export function stageValue(value: unknown, stageType: StageType): boolean | number | string | null {
-  if (value === null || value === undefined) return null;
-  switch (stageType) {
-    case "BOOLEAN":
-    case "BIGINT":
-    case "DOUBLE":
-      return value as boolean | number;
-    case "VARCHAR":
-      if (typeof value === "string") return value;
-      if (typeof value === "number" || typeof value === "boolean") return String(value);
-      return JSON.stringify(value);
   }
 }
 

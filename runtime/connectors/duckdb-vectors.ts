@@ -263,7 +263,7 @@ function writeInt64(out: Int32Array, r: number, b: bigint): void {
 }
 
 /** A value as the text DuckDB stores for it: strings as they are, numbers and booleans as JS writes them, the rest as JSON. */
-export function textOf(value: unknown): string {
+function textOf(value: unknown): string {
   if (typeof value === "string") return value;
   if (typeof value === "number" || typeof value === "boolean") return String(value);
   return JSON.stringify(value);
@@ -292,7 +292,7 @@ function bigintOf(value: unknown): bigint | null {
   return b < INT64_MIN || b > INT64_MAX ? null : b;
 }
 
-export function valueMismatch(value: unknown, col: { name: string; sqlType: string }, table: string, row: number): TauError {
+function valueMismatch(value: unknown, col: { name: string; sqlType: string }, table: string, row: number): TauError {
   return new TauError(
     "TAU_E_CONNECTOR_TYPE_MISMATCH",
     `Column '${col.name}' of ${table} is ${col.sqlType}; row ${row} has ${JSON.stringify(value)?.slice(0, 60)}, which does not fit. Nothing was loaded.`,
@@ -308,7 +308,7 @@ const DAY_MS = 86_400_000;
 const dateCache = new Map<string, number>();
 
 /** Days since 1970-01-01 for a date (or timestamp, whose date part is taken) text; null when it is not one. */
-export function dateDays(value: unknown): number | null {
+function dateDays(value: unknown): number | null {
   const text = String(value);
   const cached = dateCache.get(text);
   if (cached !== undefined) return cached;
@@ -324,7 +324,7 @@ export function dateDays(value: unknown): number | null {
  * Microseconds since the epoch for a timestamp text. A plain TIMESTAMP keeps the wall clock as written; a
  * TIMESTAMPTZ honours the offset (a text without one is UTC: the zoned path is taken only in UTC sessions).
  */
-export function timestampMicros(text: string, zoned: boolean): bigint | null {
+function timestampMicros(text: string, zoned: boolean): bigint | null {
   const ms = parseMillis(text);
   if (ms === null) return null;
   const micros = BigInt(zoned ? ms.local - ms.offsetMs : ms.local) * 1000n + BigInt((ms.fraction ?? "").padEnd(6, "0").slice(0, 6) || "0");

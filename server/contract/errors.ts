@@ -42,7 +42,7 @@ export const ERRORS = {
   TAU_E_PIPELINE_NOT_FOUND: spec(404, "No pipeline with that name.", "Run `tau list` to see deployed pipelines, or `tau deploy FILE` to deploy one."),
   TAU_E_VERSION_NOT_FOUND: spec(404, "The pipeline has no such version.", "Run `tau inspect NAME` to see its versions."),
   TAU_E_DEPLOY_SYNTAX: spec(422, "The pipeline file does not compile.", "Fix the error at the file:line:column given in details.errors, then deploy again."),
-  TAU_E_DEPLOY_IMPORT_FORBIDDEN: spec(422, "The pipeline imports a module that cannot run in the sandbox.", "A pipeline is one file that may import only `tau` and `tau/connectors`. Inline small helpers; move host work (files, network) into a connector call."),
+  TAU_E_DEPLOY_IMPORT_FORBIDDEN: spec(422, "The pipeline imports a module that cannot run in the sandbox.", "A pipeline is one file that may import only `tau`, `tau/connectors` and `tau/materializations`. Inline small helpers; move host work (files, network) into a connector call."),
   TAU_E_DEPLOY_TYPECHECK: spec(422, "The pipeline file has type errors.", "Fix the errors at the file:line:column given in details.errors, or deploy with --no-typecheck to skip the check."),
   TAU_E_DEPLOY_NO_PIPELINE: spec(422, "The file does not default-export a pipeline.", "End the file with `export default pipeline({ name: \"…\" }, async (ctx) => { … })`, importing pipeline from \"tau\"."),
   TAU_E_DEPLOY_META_INVALID: spec(422, "The pipeline's meta is invalid.", "Fix the field named in details.field in the first argument of pipeline()."),

@@ -14,14 +14,18 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { TauError, TERMINAL_RUN_STATUSES, type RunTrigger, type RunView } from "../contract";
 import type { Policy } from "../../policies";
 import { RUN_CONTROL_DEFAULTS, withRunControlDefaults } from "../../sandbox";
-import type { PipelineMeta, RunJob, RunOutcome, SandboxEvent } from "../../sandbox/types";
+import type { PipelineMeta, RunJob, SandboxEvent } from "../../sandbox/types";
 import type { IdGenerator } from "../ids";
 import type { Logger } from "../log";
 import type { ExecutorPoolPort } from "../sandbox-port";
-import { daemonRunError, iso, type NewRun, type RunEnd, type RunnableVersion, type RunRef, type Store } from "../store";
+import { daemonRunError, iso, type RunEnd, type RunnableVersion, type RunRef, type Store } from "../store";
 import { runView } from "../views";
 import { backoffMs, isRetryable } from "./retry-policy";
-import { RunQueue, type QueueItem } from "./run-queue";
+import { PendingRetries } from "./pending-retries";
+import { cancelled, errorText, interrupted, newRun, retryCopy, toRunEnd, type QueuedRun } from "./run-records";
+import { RunQueue } from "./run-queue";
+import { RunWaiters } from "./run-waiters";
+import { StepRecorder } from "./step-recorder";
 
 export interface RunServiceOptions {
   store: Store;
@@ -52,27 +56,9 @@ export interface EnqueueRequest {
   graphRunId?: string | null;
 }
 
-interface QueuedRun extends QueueItem {
-  ref: RunRef;
-  version: number;
-  params: Record<string, unknown>;
-  trigger: RunTrigger;
-  /** 1-based; `maxAttempts` = 1 + the pipeline's retries when the first attempt was queued. */
-  attempt: number;
-  maxAttempts: number;
-  graphRunId: string | null;
-}
-
-/** A retry waiting out its backoff: not in the queue, holding no slot. */
-interface PendingRetry {
-  run: QueuedRun;
-  timer: NodeJS.Timeout | null;
-}
 
 interface ActiveRun extends QueuedRun {
-  nextPosition: number;
-  /** Positions of started, unfinished steps by name (a stack: names may repeat or nest). */
-  openSteps: Map<string, number[]>;
+  steps: StepRecorder;
   /** Set when shutdown cancelled the run: a `cancelled` outcome is then recorded as interrupted. */
   interrupted: boolean;
   /** Set once `run.finished` was submitted; later sandbox events are dropped. */
@@ -90,9 +76,9 @@ const CANCEL_WAIT_MS = 10_000;
 
 export class RunService {
   private readonly queue: RunQueue<QueuedRun>;
-  private readonly retries = new Map<string, PendingRetry>();
+  private readonly retries = new PendingRetries<QueuedRun>();
   private readonly active = new Map<string, ActiveRun>();
-  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly waiters = new RunWaiters();
   /** Versions are immutable, so their bundles can be cached without invalidation. */
   private readonly versions = new Map<string, RunnableVersion>();
   private accepting = true;
@@ -204,11 +190,9 @@ export class RunService {
     // A run being queued right now is stored a moment before it enters the queue: look again briefly.
     for (let i = 0; i < 50; i++) {
       const id = this.newestAttempt(tenantId, runId);
-      const pending = this.retries.get(id);
+      const pending = this.retries.take(id);
       if (pending) {
-        this.retries.delete(id);
-        if (pending.timer) clearTimeout(pending.timer);
-        await this.end(pending.run.ref, cancelled("The pending retry was cancelled before it started."), Date.now());
+        await this.end(pending.ref, cancelled("The pending retry was cancelled before it started."), Date.now());
         return this.view(tenantId, id)!;
       }
       const queued = this.queue.remove(id);
@@ -245,26 +229,12 @@ export class RunService {
   }
 
   /** Resolves when this one attempt has finished, after `timeoutMs`, or when `signal` aborts. */
-  private async waitForAttempt(tenantId: string, runId: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    let wake!: () => void;
-    const woken = new Promise<void>((resolve) => (wake = resolve));
-    // Register first, then look: a run finishing in between still wakes us.
-    let set = this.waiters.get(runId);
-    if (!set) this.waiters.set(runId, (set = new Set()));
-    set.add(wake);
-    const timer = setTimeout(wake, timeoutMs);
-    const onAbort = (): void => wake();
-    signal?.addEventListener("abort", onAbort, { once: true });
-    try {
+  private waitForAttempt(tenantId: string, runId: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    const isDone = (): boolean => {
       const status = this.options.store.runs.status(tenantId, runId);
-      if (status === null || TERMINAL_RUN_STATUSES.includes(status)) return;
-      await woken;
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-      set.delete(wake);
-      if (set.size === 0 && this.waiters.get(runId) === set) this.waiters.delete(runId);
-    }
+      return status === null || TERMINAL_RUN_STATUSES.includes(status);
+    };
+    return this.waiters.wait(runId, isDone, timeoutMs, signal);
   }
 
   /** Queued runs (pending retries included) and running ones. */
@@ -280,10 +250,7 @@ export class RunService {
     const { store, pool } = this.options;
     this.accepting = false;
     const now = Date.now();
-    const pending = [...this.retries.values()];
-    this.retries.clear();
-    for (const retry of pending) if (retry.timer) clearTimeout(retry.timer);
-    const queued = [...this.queue.drain(), ...pending.map((retry) => retry.run)];
+    const queued = [...this.queue.drain(), ...this.retries.drain()];
     await Promise.all(queued.map((run) => this.end(run.ref, interrupted("before it started"), now)));
     if (!(await this.allDone(graceMs))) {
       for (const run of this.active.values()) {
@@ -321,8 +288,7 @@ export class RunService {
       let resolveDone!: () => void;
       const run: ActiveRun = {
         ...next,
-        nextPosition: 0,
-        openSteps: new Map(),
+        steps: new StepRecorder(next.ref, this.options.store.ledger, (write) => this.submit(write)),
         interrupted: false,
         ended: false,
         cancelRequested: false,
@@ -389,7 +355,7 @@ export class RunService {
     const runId = this.options.ids.runId();
     const delay = backoffMs(run.attempt, settings.retryDelaySec, this.options.random ?? Math.random);
     return {
-      run: { ...pick(run), ref: { ...run.ref, runId }, runId, attempt: run.attempt + 1 },
+      run: { ...retryCopy(run), ref: { ...run.ref, runId }, runId, attempt: run.attempt + 1 },
       notBefore: Date.now() + delay,
     };
   }
@@ -400,52 +366,24 @@ export class RunService {
    * cancel() before its row is written, so there is no moment in which it could not be cancelled.
    */
   private async endAndRetry(run: ActiveRun, end: RunEnd, retry: QueuedRun, notBefore: number): Promise<void> {
-    const pending: PendingRetry = { run: retry, timer: null };
-    this.retries.set(retry.runId, pending);
+    this.retries.hold(retry);
     const at = Date.now();
     try {
       await this.options.store.ledger.finishedAndRetried(run.ref, end, at, { ...newRun(retry, at, notBefore), retryOf: run.ref.runId });
     } catch (err) {
       this.options.log.error({ err, runId: run.ref.runId }, "could not store the end of a run and its retry");
-      this.retries.delete(retry.runId);
+      this.retries.take(retry.runId);
     }
-    for (const wake of this.waiters.get(run.ref.runId) ?? []) wake();
-    if (this.retries.get(retry.runId) !== pending) return; // cancelled (or shut down) meanwhile
-    pending.timer = setTimeout(() => {
-      if (this.retries.get(retry.runId) !== pending) return;
-      this.retries.delete(retry.runId);
-      this.queue.push(retry);
+    this.waiters.wake(run.ref.runId);
+    // False when it was cancelled (or shut down) while its row was written.
+    this.retries.arm(retry.runId, notBefore, (due) => {
+      this.queue.push(due);
       this.pump();
-    }, Math.max(0, notBefore - Date.now()));
+    });
   }
 
   private onSandboxEvent(run: ActiveRun, event: SandboxEvent): void {
-    if (run.ended) return;
-    const { ledger } = this.options.store;
-    switch (event.kind) {
-      case "step.started": {
-        const position = run.nextPosition++;
-        const stack = run.openSteps.get(event.step) ?? [];
-        stack.push(position);
-        run.openSteps.set(event.step, stack);
-        this.submit(ledger.stepStarted(run.ref, position, event));
-        return;
-      }
-      case "step.finished": {
-        let position = run.openSteps.get(event.step)?.pop();
-        if (position === undefined) {
-          // A finish without a start: record the step anyway, started `durationMs` earlier.
-          position = run.nextPosition++;
-          const startedAt = new Date(Date.parse(event.ts) - event.durationMs).toISOString();
-          this.submit(ledger.stepStarted(run.ref, position, { kind: "step.started", ts: startedAt, step: event.step }));
-        }
-        this.submit(ledger.stepFinished(run.ref, position, event));
-        return;
-      }
-      case "log":
-        this.submit(ledger.log(run.ref, event));
-        return;
-    }
+    if (!run.ended) run.steps.record(event);
   }
 
   /** Stores the run's end, then wakes whoever waits for it. */
@@ -455,7 +393,7 @@ export class RunService {
     } catch (err) {
       this.options.log.error({ err, runId: ref.runId }, "could not store the end of a run");
     }
-    for (const wake of this.waiters.get(ref.runId) ?? []) wake();
+    this.waiters.wake(ref.runId);
   }
 
   private async runnable(run: QueuedRun): Promise<RunnableVersion | null> {
@@ -491,54 +429,4 @@ export class RunService {
       clearTimeout(timer);
     }
   }
-}
-
-/** The ledger's record of a queued run (first attempt or retry). */
-function newRun(run: QueuedRun, queuedAt: number, notBefore: number | null): NewRun {
-  return {
-    ...run.ref,
-    pipelineId: run.pipelineId,
-    version: run.version,
-    trigger: run.trigger,
-    params: run.params,
-    queuedAt,
-    attempt: run.attempt,
-    maxAttempts: run.maxAttempts,
-    notBefore,
-    graphRunId: run.graphRunId,
-  };
-}
-
-/** The QueuedRun fields of an ActiveRun (a retry copies them). */
-function pick(run: ActiveRun): QueuedRun {
-  return {
-    ref: run.ref,
-    runId: run.runId,
-    tenantId: run.tenantId,
-    pipelineId: run.pipelineId,
-    maxConcurrentRuns: run.maxConcurrentRuns,
-    version: run.version,
-    params: run.params,
-    trigger: run.trigger,
-    attempt: run.attempt,
-    maxAttempts: run.maxAttempts,
-    graphRunId: run.graphRunId,
-  };
-}
-
-function cancelled(message: string): RunEnd {
-  return { status: "cancelled", error: daemonRunError("TAU_E_RUN_CANCELLED", message) };
-}
-
-function toRunEnd(outcome: RunOutcome, interruptedByShutdown: boolean): RunEnd {
-  if (outcome.status === "cancelled" && interruptedByShutdown) return interrupted("while it was running");
-  return outcome;
-}
-
-function interrupted(when: string): RunEnd {
-  return { status: "failed", error: daemonRunError("TAU_E_RUN_INTERRUPTED", `The daemon stopped ${when}.`) };
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -291,5 +291,5 @@ describe("slots survive crashes (Prefect #17415)", () => {
       await first.kill();
       cleanup(home);
     }
-  });
+  }, 120_000);
 });

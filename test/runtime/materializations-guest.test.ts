@@ -101,14 +101,25 @@ describe("ctx.materialize in the guest", () => {
     expect(h.ofOp("materialize")[0]).toMatchObject({ dialect: null, spec: { strategy: "incremental", targetTable: "fct", sourceQuery: "SELECT 1 AS id", uniqueKey: ["id"], incrementalStrategy: "merge" } });
   });
 
-  it("accepts a plain spec object, validated in the guest, and refuses a forged one naming the field", async () => {
+  it("accepts a plain spec object validated in the guest, refuses a forged one naming the field, passes a getter's own error through, and lets a pipeline subclass a config", async () => {
     const { h, answer } = await run(`
   await using db = duckdb_local();
   const out: unknown[] = [];
   try { await ctx.materialize({ strategy: "view", targetTable: "v1", sourceQuery: "SELECT 1" }, { connector: db }); } catch (err: any) { out.push(err.code); }
   try { await ctx.materialize({ strategy: "view", targetTable: "v1", sourceQuery: "SELECT 1", target_table: "x" }, { connector: db }); } catch (err: any) { out.push([err.code, err.details.field]); }
+  const hostile = { strategy: "view", targetTable: "v1", get sourceQuery(): string { throw new RangeError("from a getter"); } };
+  try { await ctx.materialize(hostile, { connector: db }); } catch (err: any) { out.push([err.name, err.message]); }
+  class DailyOrders extends IncrementalConfig {
+    constructor() { super({ targetTable: "daily", sourceQuery: "SELECT 1 AS id", uniqueKey: "id" }); }
+  }
+  out.push([new DailyOrders().strategy, new DailyOrders() instanceof IncrementalConfig]);
   return out;`);
-    expect(answer.result).toEqual(["TAU_E_BRIDGE_OP_UNKNOWN", ["TAU_E_MATERIALIZE_CONFIG", "target_table"]]);
+    expect(answer.result).toEqual([
+      "TAU_E_BRIDGE_OP_UNKNOWN",
+      ["TAU_E_MATERIALIZE_CONFIG", "target_table"],
+      ["RangeError", "from a getter"],
+      ["incremental", true],
+    ]);
     expect(h.ofOp("materialize")).toHaveLength(1);
     expect(h.ofOp("materialize")[0]!.spec).toEqual({ strategy: "view", targetTable: "v1", sourceQuery: "SELECT 1", preHook: [], postHook: [] });
   });

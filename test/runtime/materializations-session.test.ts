@@ -173,6 +173,26 @@ describe("a SQL session over a host connector", () => {
   });
 });
 
+describe("a SQL session over the redshift connector (pointed at PostgreSQL, which speaks the subset used here)", () => {
+  it("speaks the redshift dialect, refuses postgres, and carries the engine's Redshift SQL", async () => {
+    const rs = await open("redshift", { host: "127.0.0.1", port: 5432, database: "test", user: "postgres" });
+    expect(() => openSqlSession(rs, "postgres")).toThrow(expect.objectContaining({ code: "TAU_E_MATERIALIZE_CONFIG" }));
+    await rs.call("execute", [`CREATE TABLE ${PG_SCHEMA}.rs_src AS SELECT 1 AS id, 'a'::text AS name UNION ALL SELECT 2, 'b'`]);
+    for (const spec of [
+      { strategy: "full_refresh", targetTable: `${PG_SCHEMA}.rs_full`, sourceQuery: `SELECT * FROM ${PG_SCHEMA}.rs_src` },
+      { strategy: "incremental", targetTable: `${PG_SCHEMA}.rs_inc`, sourceQuery: `SELECT * FROM ${PG_SCHEMA}.rs_src`, uniqueKey: "id" },
+    ]) {
+      for (let run = 0; run < 2; run++) {
+        const session = openSqlSession(rs, "redshift");
+        await materialize(validateSpec(spec), session, { now: new Date("2026-01-01T00:00:00Z"), runId: "run_rs" });
+        await session.release(false);
+      }
+      const { rows } = await pgAdmin.query(`SELECT id, name FROM ${spec.targetTable} ORDER BY id`);
+      expect(rows, spec.strategy).toEqual([{ id: 1, name: "a" }, { id: 2, name: "b" }]);
+    }
+  });
+});
+
 describe("a SQL session over the warehouse connectors (their loopback fakes, DuckDB underneath)", () => {
   it("sends queries through extract and statements through execute, for bigquery, snowflake and clickhouse", async () => {
     const bq = await FakeBigQuery.start({ token: "test-token", datasets: ["sales"], denied: [] });

@@ -206,6 +206,19 @@ describe("ctx.materialize in the sandbox", () => {
     expect(JSON.stringify(materializeSteps(events))).not.toContain(TOKEN);
   });
 
+  it("two materializations started together on one connector run one after the other, each in its own transaction", async () => {
+    const source = matPipeline(`
+  await using db = duckdb_local("matsdk.duckdb");
+  const a = new FullRefreshConfig({ targetTable: "par_a", sourceQuery: "SELECT range AS id FROM range(1000)" });
+  const b = new IncrementalConfig({ targetTable: "par_b", sourceQuery: "SELECT range AS id FROM range(500)", uniqueKey: "id" });
+  const [ra, rb] = await Promise.all([ctx.materialize(a, { connector: db }), ctx.materialize(b, { connector: db })]);
+  const [{ n }] = await db.extract("SELECT (SELECT count(*) FROM par_a) + (SELECT count(*) FROM par_b) AS n");
+  return { a: ra.rowsAffected, b: rb.rowsAffected, n: Number(n) };`);
+    const { outcome, events } = await runSource(pool, source, { dataDir: data.path });
+    expect(resultOf(outcome)).toEqual({ a: 1000, b: 500, n: 1500 });
+    expect(materializeSteps(events).map((s) => s.status)).toEqual(["succeeded", "succeeded"]);
+  });
+
   it("another call on the connector waits while a materialization holds it, instead of landing inside its transaction", async () => {
     const source = matPipeline(`
   const S = ${JSON.stringify(SCHEMA)};

@@ -5,7 +5,7 @@
  * connector's own session. Internal to the SDK; the public types are in types.ts and ../materializations.ts.
  */
 import { bridgeCall, callSite } from "../bridge";
-import { fillSdkError, type TauSdkError } from "../errors";
+import { fillSdkError, isGenuineSdkError, type TauSdkError } from "../errors";
 import { capString } from "../json";
 import { ArrayIsArray, ObjectFreeze, arrayPush } from "../primordials";
 import { sqlConnectorCore } from "../sql-connector";
@@ -97,9 +97,10 @@ export function createMaterialize(
     try {
       spec = specOf(config);
     } catch (err) {
+      // A getter of the pipeline's own object may throw anything: only the SDK's errors are re-dressed.
+      if (!isGenuineSdkError(err)) throw err;
       // Keep the call site's stack (the line of ctx.materialize), with the validation's message.
-      const e = err as TauSdkError;
-      throw fillSdkError(site, e.code, e.message, e.hint, e.details, outer);
+      throw fillSdkError(site, err.code, err.message, err.hint, err.details, outer);
     }
     if (typeof options !== "object" || options === null) {
       throw callError(site, "options", `the second argument must be { connector, dialect? }, got ${shown(options)}.`, "Pass the connector, e.g. ctx.materialize(config, { connector: db }).", outer);

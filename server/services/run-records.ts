@@ -1,0 +1,69 @@
+/**
+ * What the run service keeps of a queued run in memory, and the run records it writes: a first attempt or
+ * a retry (`newRun`), and the ends the daemon itself decides (cancelled, interrupted).
+ */
+import type { RunTrigger } from "../contract";
+import type { RunOutcome } from "../../sandbox/types";
+import { daemonRunError, type NewRun, type RunEnd, type RunRef } from "../store";
+import type { QueueItem } from "./run-queue";
+
+export interface QueuedRun extends QueueItem {
+  ref: RunRef;
+  version: number;
+  params: Record<string, unknown>;
+  trigger: RunTrigger;
+  /** 1-based; `maxAttempts` = 1 + the pipeline's retries when the first attempt was queued. */
+  attempt: number;
+  maxAttempts: number;
+  graphRunId: string | null;
+}
+
+/** The ledger's record of a queued run (first attempt or retry). */
+export function newRun(run: QueuedRun, queuedAt: number, notBefore: number | null): NewRun {
+  return {
+    ...run.ref,
+    pipelineId: run.pipelineId,
+    version: run.version,
+    trigger: run.trigger,
+    params: run.params,
+    queuedAt,
+    attempt: run.attempt,
+    maxAttempts: run.maxAttempts,
+    notBefore,
+    graphRunId: run.graphRunId,
+  };
+}
+
+/** The QueuedRun fields of a run (an ActiveRun has more), which its retry copies. */
+export function retryCopy(run: QueuedRun): QueuedRun {
+  return {
+    ref: run.ref,
+    runId: run.runId,
+    tenantId: run.tenantId,
+    pipelineId: run.pipelineId,
+    maxConcurrentRuns: run.maxConcurrentRuns,
+    version: run.version,
+    params: run.params,
+    trigger: run.trigger,
+    attempt: run.attempt,
+    maxAttempts: run.maxAttempts,
+    graphRunId: run.graphRunId,
+  };
+}
+
+export function cancelled(message: string): RunEnd {
+  return { status: "cancelled", error: daemonRunError("TAU_E_RUN_CANCELLED", message) };
+}
+
+export function toRunEnd(outcome: RunOutcome, interruptedByShutdown: boolean): RunEnd {
+  if (outcome.status === "cancelled" && interruptedByShutdown) return interrupted("while it was running");
+  return outcome;
+}
+
+export function interrupted(when: string): RunEnd {
+  return { status: "failed", error: daemonRunError("TAU_E_RUN_INTERRUPTED", `The daemon stopped ${when}.`) };
+}
+
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
