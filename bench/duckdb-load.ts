@@ -5,11 +5,15 @@
  *     baseline  plain Node: DuckDB's appender straight into the table (one connection, no Tau)
  *     bridge    a pipeline in a real executor sends the rows in batches of --batch through the bridge
  *               (db.load(batch)); only the load calls are timed, not building the rows in the isolate
- *     copy      a pipeline copies the same 1M rows from another DuckDB file with a query handle (host side)
+ *     host      the connector alone: the same batches as row objects (what the bridge hands it after parsing
+ *               the JSON) through loadFrom, one load per batch — the bridge figure minus the JSON transport
+ *     copy      a pipeline copies the same 1M rows from another DuckDB file with a query handle (host side;
+ *               DuckDB → DuckDB goes chunk by chunk, runtime/connectors/duckdb-copy.ts)
  *   upsert: 1M rows (500k updates, 500k new keys) into a 1M-row table with a primary key on id
  *     baseline  plain Node: appender into a temp table, then one INSERT … ON CONFLICT (id) DO UPDATE
  *     copy      a pipeline upserts from a query handle (one staging + one merge, like the baseline)
  *     bridge    a pipeline upserts the rows in batches through the bridge (one merge per batch)
+ *     host      the connector alone, the same batches through loadFrom
  *
  *   npm run build && node --no-node-snapshot dist/bench/duckdb-load.js [--rows 1000000] [--batch 100000] [--repeat 3]
  *   (or: npx tsx bench/duckdb-load.ts --executor <executor.js> --runtime <runtime.js> for an unbuilt tree)
@@ -22,6 +26,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { LOCAL_POLICY } from "../policies";
+import { DuckDbInstanceCache } from "../runtime/connectors/duckdb-instances";
+import { DuckDbLocalDriver } from "../runtime/connectors/duckdb-local";
+import type { LoadingConnector } from "../runtime/connectors/types";
 import { compilePipeline } from "../sandbox/compile";
 import { ExecutorPool } from "../sandbox/pool";
 
@@ -88,6 +95,36 @@ async function sql(path: string, statement: string): Promise<unknown[][]> {
   } finally {
     c.closeSync();
     instance.closeSync();
+  }
+}
+
+/** The connector alone: --batch rows at a time as row objects through loadFrom; only the loads are timed. */
+async function hostLoad(dataDir: string, file: string, mode: "append" | "upsert", from: number): Promise<number> {
+  const instances = new DuckDbInstanceCache();
+  const db = (await new DuckDbLocalDriver(instances).open({ path: file }, { dataDir, policy: LOCAL_POLICY, limits: LOCAL_POLICY.limits })) as LoadingConnector;
+  try {
+    let ms = 0;
+    for (let start = from; start < from + ROWS; start += BATCH) {
+      const batch: Record<string, unknown>[] = [];
+      for (let i = start; i < Math.min(start + BATCH, from + ROWS); i++) {
+        batch.push({ id: i, name: `customer ${i}`, amount: (i % 1000) / 7, day: `2024-01-${String((i % 28) + 1).padStart(2, "0")}` });
+      }
+      const rows = JSON.parse(JSON.stringify(batch)) as Record<string, unknown>[]; // objects as the bridge parses them
+      const t0 = performance.now();
+      await db.loadFrom(
+        {
+          async *[Symbol.asyncIterator]() {
+            yield rows;
+          },
+        },
+        { table: "t", mode, mergeKey: mode === "upsert" ? ["id"] : null },
+      );
+      ms += performance.now() - t0;
+    }
+    return ms;
+  } finally {
+    await db.close();
+    instances.closeAll();
   }
 }
 
@@ -165,7 +202,7 @@ async function main(): Promise<void> {
     await plainAppend(join(dir, "warm.duckdb"), "t", 0, 50_000, create);
     await runPipeline(pool, dir, copyPipeline("warm.duckdb", "warm2.duckdb", "SELECT * FROM t", "t", "append"));
 
-    const best = { baseAppend: Infinity, bridgeAppend: Infinity, copyAppend: Infinity, baseUpsert: Infinity, copyUpsert: Infinity, bridgeUpsert: Infinity };
+    const best = { baseAppend: Infinity, bridgeAppend: Infinity, hostAppend: Infinity, copyAppend: Infinity, baseUpsert: Infinity, copyUpsert: Infinity, bridgeUpsert: Infinity, hostUpsert: Infinity };
     const half = Math.floor(ROWS / 2);
     await plainAppend(join(dir, "source.duckdb"), "t", 0, ROWS, create);
     await plainAppend(join(dir, "upsert-source.duckdb"), "t", half, ROWS, create);
@@ -175,24 +212,27 @@ async function main(): Promise<void> {
       best.baseAppend = Math.min(best.baseAppend, await plainAppend(join(dir, f("base-append")), "t", 0, ROWS, create));
       await sql(join(dir, f("bridge-append")), create);
       best.bridgeAppend = Math.min(best.bridgeAppend, (await runPipeline(pool, dir, bridgePipeline(f("bridge-append"), "t", "append", 0))).ms);
+      await sql(join(dir, f("host-append")), create);
+      best.hostAppend = Math.min(best.hostAppend, await hostLoad(dir, f("host-append"), "append", 0));
       await sql(join(dir, f("copy-append")), create);
       best.copyAppend = Math.min(best.copyAppend, (await runPipeline(pool, dir, copyPipeline("source.duckdb", f("copy-append"), "SELECT * FROM t", "t", "append"))).ms);
-      for (const name of ["bridge-append", "copy-append"]) {
+      for (const name of ["bridge-append", "host-append", "copy-append"]) {
         const [[n]] = await sql(join(dir, f(name)), "SELECT count(*) FROM t");
         if (Number(n) !== ROWS) throw new Error(`${name}: ${n} rows, expected ${ROWS}`);
       }
       // upsert: 1M rows into a 1M-row table, half of them existing keys
-      for (const name of ["base-upsert", "copy-upsert", "bridge-upsert"]) await plainAppend(join(dir, f(name)), "t", 0, ROWS, create);
+      for (const name of ["base-upsert", "copy-upsert", "bridge-upsert", "host-upsert"]) await plainAppend(join(dir, f(name)), "t", 0, ROWS, create);
       best.baseUpsert = Math.min(best.baseUpsert, await plainUpsert(join(dir, f("base-upsert")), half, ROWS));
       best.copyUpsert = Math.min(best.copyUpsert, (await runPipeline(pool, dir, copyPipeline("upsert-source.duckdb", f("copy-upsert"), "SELECT * FROM t", "t", "upsert"))).ms);
       best.bridgeUpsert = Math.min(best.bridgeUpsert, (await runPipeline(pool, dir, bridgePipeline(f("bridge-upsert"), "t", "upsert", half))).ms);
-      for (const name of ["base-upsert", "copy-upsert", "bridge-upsert"]) {
+      best.hostUpsert = Math.min(best.hostUpsert, await hostLoad(dir, f("host-upsert"), "upsert", half));
+      for (const name of ["base-upsert", "copy-upsert", "bridge-upsert", "host-upsert"]) {
         const [[n]] = await sql(join(dir, f(name)), "SELECT count(*) FROM t");
         if (Number(n) !== ROWS + half) throw new Error(`${name}: ${n} rows, expected ${ROWS + half}`);
       }
-      for (const name of ["base-append", "bridge-append", "copy-append", "base-upsert", "copy-upsert", "bridge-upsert"]) rmSync(join(dir, f(name)), { force: true });
+      for (const name of ["base-append", "bridge-append", "host-append", "copy-append", "base-upsert", "copy-upsert", "bridge-upsert", "host-upsert"]) rmSync(join(dir, f(name)), { force: true });
     }
-    const { baseAppend: baseAppendMs, bridgeAppend: bridgeAppendMs, copyAppend: copyAppendMs, baseUpsert: baseUpsertMs, copyUpsert: copyUpsertMs, bridgeUpsert: bridgeUpsertMs } = best;
+    const { baseAppend: baseAppendMs, bridgeAppend: bridgeAppendMs, hostAppend: hostAppendMs, copyAppend: copyAppendMs, baseUpsert: baseUpsertMs, copyUpsert: copyUpsertMs, bridgeUpsert: bridgeUpsertMs, hostUpsert: hostUpsertMs } = best;
 
     const report = {
       bench: "duckdb-load",
@@ -202,8 +242,10 @@ async function main(): Promise<void> {
       append: {
         baselineRowsPerSec: rate(baseAppendMs),
         bridgeRowsPerSec: rate(bridgeAppendMs),
+        hostRowsPerSec: rate(hostAppendMs),
         copyRowsPerSec: rate(copyAppendMs),
         bridgeRatio: +(baseAppendMs / bridgeAppendMs).toFixed(2),
+        hostRatio: +(baseAppendMs / hostAppendMs).toFixed(2),
         copyRatio: +(baseAppendMs / copyAppendMs).toFixed(2),
         target: 0.7,
       },
@@ -211,14 +253,16 @@ async function main(): Promise<void> {
         baselineRowsPerSec: rate(baseUpsertMs),
         copyRowsPerSec: rate(copyUpsertMs),
         bridgeRowsPerSec: rate(bridgeUpsertMs),
+        hostRowsPerSec: rate(hostUpsertMs),
         copyRatio: +(baseUpsertMs / copyUpsertMs).toFixed(2),
         bridgeRatio: +(baseUpsertMs / bridgeUpsertMs).toFixed(2),
+        hostRatio: +(baseUpsertMs / hostUpsertMs).toFixed(2),
         target: 0.5,
       },
     };
     process.stderr.write(
-      `append ${ROWS} rows: plain appender ${rate(baseAppendMs)} rows/s | Tau bridge (batches of ${BATCH}) ${rate(bridgeAppendMs)} rows/s = ${report.append.bridgeRatio}× | Tau host copy ${rate(copyAppendMs)} rows/s = ${report.append.copyRatio}× (target ≥ 0.7×)\n` +
-        `upsert ${ROWS} rows into ${ROWS}: plain statements ${rate(baseUpsertMs)} rows/s | Tau host copy ${rate(copyUpsertMs)} rows/s = ${report.upsert.copyRatio}× | Tau bridge ${rate(bridgeUpsertMs)} rows/s = ${report.upsert.bridgeRatio}× (target ≥ 0.5×)\n`,
+      `append ${ROWS} rows: plain appender ${rate(baseAppendMs)} rows/s | Tau bridge (batches of ${BATCH}) ${rate(bridgeAppendMs)} rows/s = ${report.append.bridgeRatio}× | connector alone ${rate(hostAppendMs)} rows/s = ${report.append.hostRatio}× | Tau host copy ${rate(copyAppendMs)} rows/s = ${report.append.copyRatio}× (target ≥ 0.7×)\n` +
+        `upsert ${ROWS} rows into ${ROWS}: plain statements ${rate(baseUpsertMs)} rows/s | Tau host copy ${rate(copyUpsertMs)} rows/s = ${report.upsert.copyRatio}× | Tau bridge ${rate(bridgeUpsertMs)} rows/s = ${report.upsert.bridgeRatio}× | connector alone ${rate(hostUpsertMs)} rows/s = ${report.upsert.hostRatio}× (target ≥ 0.5×)\n`,
     );
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } finally {

@@ -25,8 +25,9 @@ const arg = (name: string, fallback: number): number => {
 const RUNS = arg("runs", 500);
 const CONCURRENCY = arg("concurrency", 32);
 
+// maxConcurrentRuns: the per-pipeline limit (default 1) would otherwise serialise the bench's one pipeline.
 const PIPELINE = `import { pipeline } from "tau";
-export default pipeline({ name: "noop" }, async (ctx) => {
+export default pipeline({ name: "noop", maxConcurrentRuns: 1000 }, async (ctx) => {
   await ctx.step("extract", async (s) => { s.rowsOut = 0; });
   await ctx.step("transform", async () => {});
   await ctx.step("load", async (s) => { s.rowsIn = 0; });

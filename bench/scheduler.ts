@@ -170,6 +170,23 @@ async function partTwo(): Promise<void> {
           `  — target < 50 ms: ${sorted.at(-1)! < 50 ? "met" : `p50 ${pct(sorted, 50) < 50 ? "met" : "missed"}, last fire ${sorted.at(-1)!.toFixed(0)} ms`}`,
       );
     };
+    // The baseline: the same number of runs queued directly (as `tau run --detach` would), no scheduler.
+    const direct = async (count: number, offset: number): Promise<number[]> => {
+      const started = performance.now();
+      const done: number[] = [];
+      const ids = await Promise.all(
+        Array.from({ length: count }, async (_, i) => {
+          const run = await runs.enqueue("local", `sched_${(offset + i) % N}`, { params: {}, trigger: "manual" });
+          done.push(performance.now() - started);
+          return run.id;
+        }),
+      );
+      // Let them finish before the scheduler's turn, so both measure an idle daemon.
+      await Promise.all(ids.map((id) => runs.waitFor("local", id, 600_000)));
+      return done.sort((a, b) => a - b);
+    };
+    const baseline = await direct(Math.ceil(N / 60), 0);
+    console.log(`baseline, ${baseline.length} runs queued at once through RunService.enqueue: p50 ${ms(pct(baseline, 50))}, last ${ms(baseline.at(-1)!)}`);
     await dispatch("minute 1 of the hour", HOUR + 60_000, Math.ceil(N / 60));
     await dispatch("minute 2 of the hour", HOUR + 120_000, Math.ceil(N / 60));
 

@@ -71,6 +71,11 @@ export interface SqlDialect {
   castStr(expr: string): string;
   bool(value: boolean): string;
   nullSafeEq(a: string, b: string): string;
+  /**
+   * The pairs are equal, NULL matching NULL, written so the engine can join on it with a hash join (PostgreSQL
+   * cannot hash `IS NOT DISTINCT FROM`: it compares an injective text encoding instead).
+   */
+  match(pairs: readonly (readonly [string, string])[]): string;
   /** md5 hex of an injective text encoding of the values (NULL and '' differ, no separator collisions). */
   hash(exprs: readonly string[]): string;
   dateTrunc(granularity: PartitionGranularity, expr: string, columnType: string): string;
@@ -91,8 +96,14 @@ export interface SqlDialect {
   insertSelect(relation: Relation, columns: readonly string[], select: string): string;
   /** Insert-or-update by key (rows already checked unique per key). */
   merge(input: MergeInput): Step[];
-  /** `FROM staging AS tau_s …`: the staged rows with no target row equal (NULL-safely) on `columns`. */
-  fromStagingNotInTarget(staging: Relation, target: Relation, columns: readonly string[]): string;
+  /** Steps that make matching staged rows on `columns` fast where the engine needs an index for it (MySQL). */
+  indexStaging(staging: Relation, columns: readonly Column[]): Step[];
+  /**
+   * Insert `values` (expressions over staging AS tau_s) into `columns` for the staged rows that have no target
+   * row (AS tau_t) where `on` holds. May consume the staged rows (MySQL deletes the matched ones from the
+   * staging table first, so that no lookup into the unindexed target is needed): the last use of staging.
+   */
+  insertUnmatched(target: Relation, staging: Relation, columns: readonly string[], values: readonly string[], on: string): Step[];
   /** UPDATE target AS tau_t … with values from staging AS tau_s where `on` holds. */
   updateFrom(target: Relation, staging: Relation, on: string, set: readonly [string, string][]): string;
   /** UPDATE target AS tau_t SET … WHERE `where` (no join). */
@@ -191,6 +202,10 @@ export abstract class AnsiDialect implements SqlDialect {
     return `${a} IS NOT DISTINCT FROM ${b}`;
   }
 
+  match(pairs: readonly (readonly [string, string])[]): string {
+    return pairs.map(([a, b]) => this.nullSafeEq(a, b)).join(" AND ");
+  }
+
   protected text(expr: string): string {
     return `CAST(${expr} AS ${this.textType})`;
   }
@@ -207,12 +222,16 @@ export abstract class AnsiDialect implements SqlDialect {
     return `MD5(${expr})`;
   }
 
-  hash(exprs: readonly string[]): string {
-    // Each value becomes `<length>:<text>,` and NULL becomes `~,`: no two different tuples encode the same.
+  /** Each value becomes `<length>:<text>,` and NULL becomes `~,`: no two different tuples encode the same. */
+  protected encode(exprs: readonly string[]): string {
     const parts = exprs.map(
       (e) => `CASE WHEN ${e} IS NULL THEN '~,' ELSE ${this.concat([this.text(this.length(this.text(e))), "':'", this.text(e), "','"])} END`,
     );
-    return this.md5(parts.length === 1 ? parts[0]! : this.concat(parts));
+    return parts.length === 1 ? parts[0]! : this.concat(parts);
+  }
+
+  hash(exprs: readonly string[]): string {
+    return this.md5(this.encode(exprs));
   }
 
   dateTrunc(granularity: PartitionGranularity, expr: string, _columnType: string): string {
@@ -295,7 +314,7 @@ export abstract class AnsiDialect implements SqlDialect {
   }
 
   protected keyMatch(keys: readonly string[]): string {
-    return keys.map((k) => this.nullSafeEq(this.col(T, k), this.col(S, k))).join(" AND ");
+    return this.match(keys.map((k) => [this.col(T, k), this.col(S, k)] as const));
   }
 
   merge(m: MergeInput): Step[] {
@@ -310,8 +329,20 @@ export abstract class AnsiDialect implements SqlDialect {
     return [dml(lines.join("\n"))];
   }
 
-  fromStagingNotInTarget(staging: Relation, target: Relation, columns: readonly string[]): string {
-    return `FROM ${this.rel(staging)} AS ${S}\nWHERE NOT EXISTS (SELECT 1 FROM ${this.rel(target)} AS ${T} WHERE ${this.keyMatch(columns)})`;
+  indexStaging(_staging: Relation, _columns: readonly Column[]): Step[] {
+    return [];
+  }
+
+  insertUnmatched(target: Relation, staging: Relation, columns: readonly string[], values: readonly string[], on: string): Step[] {
+    return [
+      dml(
+        this.insertSelect(
+          target,
+          columns,
+          `SELECT ${values.join(", ")}\nFROM ${this.rel(staging)} AS ${S}\nWHERE NOT EXISTS (SELECT 1 FROM ${this.rel(target)} AS ${T} WHERE ${on})`,
+        ),
+      ),
+    ];
   }
 
   updateFrom(target: Relation, staging: Relation, on: string, set: readonly [string, string][]): string {
@@ -332,7 +363,7 @@ export abstract class AnsiDialect implements SqlDialect {
   deleteMatching(target: Relation, staging: Relation, exprs: readonly ((column: (name: string) => string) => string)[]): string {
     // The target's columns are named as this dialect's DELETE allows (alias, table name or bare).
     return this.deleteWhere(target, (tc) => {
-      const on = exprs.map((e) => this.nullSafeEq(e(tc), e((c) => this.col(S, c)))).join(" AND ");
+      const on = this.match(exprs.map((e) => [e(tc), e((c) => this.col(S, c))] as const));
       return `EXISTS (SELECT 1 FROM ${this.rel(staging)} AS ${S} WHERE ${on})`;
     });
   }

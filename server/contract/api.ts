@@ -388,10 +388,13 @@ export type WsClientMessage =
   | { type: "subscribe"; pipeline: string; afterSeq?: number; kinds?: RunEventKind[] }
   /** Every event of the tenant (the dashboard's overview). */
   | { type: "subscribe"; all: true; afterSeq?: number; kinds?: RunEventKind[] }
-  | { type: "unsubscribe"; runId?: string; pipeline?: string; all?: true };
+  | { type: "unsubscribe"; runId?: string; pipeline?: string; all?: true }
+  /** Answered with `pong`: lets a browser (which cannot send ping frames) detect a dead connection. */
+  | { type: "ping" };
 
 /** Server → client. */
 export type WsServerMessage =
   | { type: "event"; event: RunEvent }
   | { type: "subscribed"; runId?: string; pipeline?: string; all?: true; lastSeq: number }
-  | { type: "error"; error: { code: ErrorCode; message: string; hint: string } };
+  | { type: "error"; error: { code: ErrorCode; message: string; hint: string } }
+  | { type: "pong" };

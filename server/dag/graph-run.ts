@@ -52,7 +52,7 @@ export async function executeGraphRun(
     // Dependencies inside the run: wait for them. A node is only planned after its dependencies (topological order).
     for (const dep of [...node.dependsOn].sort()) {
       const upstream = inRun.has(dep) ? await settled.get(dep)! : null;
-      if (upstream === "interrupted") return "interrupted";
+      if (upstream === "interrupted" || deps.isStopping()) return "interrupted";
       if (upstream !== null && upstream !== "succeeded") {
         return skip(node, "TAU_E_RUN_SKIPPED_UPSTREAM_FAILED", `Skipped: upstream pipeline '${dep}' ${upstream}.`, { upstream: dep, upstreamStatus: upstream });
       }

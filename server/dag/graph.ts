@@ -27,7 +27,6 @@ export interface ResolvedGraph {
 /** Resolves the graph; TAU_E_DAG_CYCLE (with `details.cycle`) when the dependencies form a cycle. */
 export function resolveGraph(nodes: readonly GraphInput[]): ResolvedGraph {
   const known = new Set(nodes.map((n) => n.name));
-  const edges: Array<{ from: string; to: string }> = [];
   const missing = new Set<string>();
   const dependents = new Map<string, string[]>();
   const pending = new Map<string, number>();
@@ -38,7 +37,6 @@ export function resolveGraph(nodes: readonly GraphInput[]): ResolvedGraph {
         missing.add(dep);
         continue;
       }
-      edges.push({ from: dep, to: node.name });
       let list = dependents.get(dep);
       if (!list) dependents.set(dep, (list = []));
       list.push(node.name);
@@ -68,7 +66,11 @@ export function resolveGraph(nodes: readonly GraphInput[]): ResolvedGraph {
   }
   if (levels.size < known.size) throw cycleError(findCycle(nodes) ?? []);
 
-  edges.sort((a, b) => compare(a.from, b.from) || compare(a.to, b.to));
+  // Sorted by construction (sorting the edge objects costs several times more than sorting the names).
+  const edges: Array<{ from: string; to: string }> = [];
+  for (const from of [...dependents.keys()].sort(compare)) {
+    for (const to of dependents.get(from)!.sort(compare)) edges.push({ from, to });
+  }
   return { edges, groups, levels, missing: [...missing].sort(compare) };
 }
 

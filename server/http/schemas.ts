@@ -245,6 +245,7 @@ export const WsClientMessage = {
     object({ type: { const: "subscribe" }, pipeline: { type: "string" }, afterSeq: { type: "integer", minimum: 0 }, kinds: EventKinds }, { required: ["type", "pipeline"] }),
     object({ type: { const: "subscribe" }, all: { const: true }, afterSeq: { type: "integer", minimum: 0 }, kinds: EventKinds }, { required: ["type", "all"] }),
     object({ type: { const: "unsubscribe" }, runId: { type: "string" }, pipeline: { type: "string" }, all: { const: true } }, { required: ["type"] }),
+    object({ type: { const: "ping" } }),
   ],
 };
 
@@ -255,6 +256,7 @@ export const WsServerMessage = {
     object({ type: { const: "event" }, event: RunEvent }),
     object({ type: { const: "subscribed" }, runId: { type: "string" }, pipeline: { type: "string" }, all: { const: true }, lastSeq: { type: "integer" } }, { required: ["type", "lastSeq"] }),
     object({ type: { const: "error" }, error: object({ code: ErrorCode, message: { type: "string" }, hint: { type: "string" } }) }),
+    object({ type: { const: "pong" } }),
   ],
 };
 

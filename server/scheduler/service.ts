@@ -5,7 +5,7 @@
  */
 import { TauError, type RunTrigger, type ScheduleRequest, type ScheduleView } from "../contract";
 import type { Logger } from "../log";
-import { effectiveSchedule, isoOrNull, type PipelineRow, type ScheduleRecord, type Store, type StoredSchedule } from "../store";
+import { DEFAULT_CATCH_UP, effectiveSchedule, isoOrNull, type PipelineRow, type ScheduleChange, type ScheduleRecord, type Store, type StoredSchedule } from "../store";
 import type { Clock } from "./clock";
 import { Scheduler, type FireOutcome, type ScheduleEntry, type SchedulerStats } from "./scheduler";
 import { DEFAULT_TIMEZONE, specProblem, type ScheduleSpec } from "./spec";
@@ -97,7 +97,7 @@ export class ScheduleService {
 }
 
 /** Validates a schedule request against the pipeline's current schedule; TAU_E_SCHEDULE_INVALID naming the field. */
-function compileChange(pipeline: PipelineRow, r: ScheduleRequest): Parameters<Store["schedules"]["change"]>[2] {
+function compileChange(pipeline: PipelineRow, r: ScheduleRequest): ScheduleChange {
   const given = Object.entries(r).filter(([, v]) => v !== undefined).map(([k]) => k);
   if (given.length === 0) throw invalid("request", "Nothing to change: give a cron expression, every, timezone, enabled, allowOverlap, catchUp or reset.");
   if (r.reset && (r.cron !== undefined || r.everySec !== undefined || r.timezone !== undefined)) {
@@ -137,7 +137,7 @@ export function scheduleView(p: PipelineRow): ScheduleView {
     metaSchedule: p.schedule,
     enabled: p.enabled,
     allowOverlap: p.allowOverlap ?? false,
-    catchUp: p.catchUp ?? 1,
+    catchUp: p.catchUp ?? DEFAULT_CATCH_UP,
     nextRunAt: spec && p.enabled ? isoOrNull(p.nextRunAt) : null,
     lastFire: fire
       ? { plannedAt: new Date(fire.plannedAt).toISOString(), firedAt: new Date(fire.firedAt).toISOString(), runId: fire.runId, skipped: fire.skipped, catchUp: fire.catchUp }

@@ -20,7 +20,7 @@ export interface RetrySettings {
   retryOn: readonly ErrorCode[];
 }
 
-/** Why a failed attempt is or is not retried: recorded nowhere, but it keeps the decision in one place. */
+/** Whether a failed attempt's error gets a retry: marked retryable in the registry or named in `retryOn`, never a cancel. */
 export function isRetryable(error: RunError, settings: Pick<RetrySettings, "retryOn">): boolean {
   if (error.code === "TAU_E_RUN_CANCELLED") return false;
   return ERRORS[error.code]?.retryable === true || settings.retryOn.includes(error.code);

@@ -108,13 +108,6 @@ export class RunQueue<T extends QueueItem> {
     bump(this.heldPerTenant, slot.tenantId, -1);
   }
 
-  /** Slots held by one pipeline's runs and by one tenant's (for status views and tests). */
-  holding(tenantId: string, pipelineId?: number): number {
-    return pipelineId === undefined
-      ? (this.heldPerTenant.get(tenantId) ?? 0)
-      : (this.heldPerPipeline.get(pipelineKey({ tenantId, pipelineId })) ?? 0);
-  }
-
   /** Empties the queue (shutdown), oldest first. Held slots stay held until released. */
   drain(): T[] {
     const all = [...this.waiting.values()].flat().sort((a, b) => a.seq - b.seq);

@@ -186,6 +186,21 @@ describe("graph runs", () => {
     ]);
   });
 
+  it("waits through a pipeline's retries: every attempt belongs to the graph run, the last one decides", async () => {
+    expect((await deploy("dag_retry", FAIL, "retries: 1, retryDelaySec: 0, retryOn: [\"TAU_E_PIPELINE_ERROR\"]")).status).toBe(201);
+    expect((await deploy("dag_after_retry", OK, 'dependsOn: ["dag_retry"]')).status).toBe(201);
+    const res = await api<GraphRunView>("POST", "/api/dag/runs", { from: "dag_retry", wait: true });
+    const attempts = (await api<RunSummary[]>("GET", "/api/pipelines/dag_retry/runs?last=5")).body;
+    expect(attempts.map((r) => [r.attempt, r.status, r.graphRunId])).toEqual([
+      [2, "failed", res.body.id],
+      [1, "failed", res.body.id],
+    ]);
+    expect(res.body.runs.map((r) => [r.pipeline, r.status, r.runId])).toEqual([
+      ["dag_retry", "failed", attempts[0]!.id],
+      ["dag_after_retry", "skipped", expect.any(String)],
+    ]);
+  });
+
   it("answers TAU_E_GRAPH_RUN_NOT_FOUND and TAU_E_PIPELINE_NOT_FOUND for what does not exist", async () => {
     expect((await api("GET", "/api/dag/runs/dag_nope")).body.error.code).toBe("TAU_E_GRAPH_RUN_NOT_FOUND");
     expect((await api("POST", "/api/dag/runs", { from: "nope" })).body.error.code).toBe("TAU_E_PIPELINE_NOT_FOUND");

@@ -154,8 +154,11 @@ describe("the dashboard in Chromium", () => {
       const run = await startRun(daemon.url, "web_slow");
       const page = await openPage(proxy.url, `#/runs/${run.id}`);
       await logRow(page, 5).waitFor({ timeout: 20_000 });
-      expect(proxy.cutWebSockets()).toBe(1);
-      await logRow(page, 15).waitFor({ timeout: 20_000 });
+      // Cut, and keep the page out for 600 ms: about six lines are logged meanwhile and must be replayed.
+      expect(proxy.cutWebSockets(600)).toBe(1);
+      const during = (await logRows(page)).length;
+      await page.getByTestId("connection").filter({ hasText: "Reconnecting" }).waitFor();
+      await logRow(page, during + 5).waitFor({ timeout: 20_000 });
       expect(proxy.cutWebSockets()).toBe(1);
       await waitForRun(daemon.url, run.id);
       await logRow(page, 30).waitFor({ timeout: 20_000 });
@@ -276,13 +279,26 @@ describe("the dashboard in Chromium", () => {
     const page = await openPage(daemon.url, "#/pipelines/web_orders");
     await page.locator("figure.chart svg a").first().waitFor();
     expect(await page.locator("figure.chart svg a").count()).toBe(4);
+    await page.locator(".source .hljs-keyword").first().waitFor();
     expect(await page.locator(".source .hljs-keyword").count()).toBeGreaterThan(3);
-    expect(await page.locator(".deps").textContent()).toContain("web_extract");
-    expect(await page.locator(".deps").textContent()).toContain("web_revenue");
+    await expect.poll(() => page.locator(".deps").textContent()).toContain("web_extract");
+    await expect.poll(() => page.locator(".deps").textContent()).toContain("web_revenue");
     await shot(page, "pipeline");
     await page.getByRole("button", { name: "Run now" }).click();
     await page.waitForURL(/#\/runs\/.+/);
     await page.locator(".badge.status-succeeded").first().waitFor({ timeout: 20_000 });
+    await page.close();
+  });
+
+  it("answers unknown runs, pipelines and routes with the daemon's code and hint", async () => {
+    const page = await openPage(daemon.url, "#/runs/run_nope");
+    await page.getByRole("alert").filter({ hasText: "TAU_E_RUN_NOT_FOUND" }).waitFor();
+    expect(await page.locator(".error-box .hint").count()).toBe(1);
+    await page.goto(`${daemon.url}/#/pipelines/nope`);
+    await page.getByRole("alert").filter({ hasText: "TAU_E_PIPELINE_NOT_FOUND" }).waitFor();
+    await page.goto(`${daemon.url}/#/no/such/view`);
+    await page.getByRole("heading", { name: "Not found" }).waitFor();
+    await shot(page, "not-found");
     await page.close();
   });
 

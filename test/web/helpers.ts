@@ -52,8 +52,11 @@ export interface CuttingProxy {
   url: string;
   /** WebSocket connections seen so far (each Upgrade request). */
   webSocketConnections(): number;
-  /** Destroys every open WebSocket connection, both sides, as a crashing server or proxy would. */
-  cutWebSockets(): number;
+  /**
+   * Destroys every open WebSocket connection, both sides, as a crashing server or proxy would, and refuses
+   * new connections for `holdMs` (so that events happen while the page is disconnected).
+   */
+  cutWebSockets(holdMs?: number): number;
   close(): Promise<void>;
 }
 
@@ -62,7 +65,12 @@ export async function startProxy(target: string): Promise<CuttingProxy> {
   const { hostname, port } = new URL(target);
   const sockets = new Set<{ client: Socket; upstream: Socket; ws: boolean }>();
   let upgrades = 0;
+  let refuseUntil = 0;
   const server: Server = createServer((client) => {
+    if (Date.now() < refuseUntil) {
+      client.destroy();
+      return;
+    }
     const upstream = createConnection({ host: hostname, port: Number(port) });
     const pair = { client, upstream, ws: false };
     sockets.add(pair);
@@ -87,7 +95,8 @@ export async function startProxy(target: string): Promise<CuttingProxy> {
   return {
     url: `http://127.0.0.1:${address.port}`,
     webSocketConnections: () => upgrades,
-    cutWebSockets: () => {
+    cutWebSockets: (holdMs = 0) => {
+      refuseUntil = Date.now() + holdMs;
       let cut = 0;
       for (const pair of [...sockets]) {
         if (!pair.ws) continue;

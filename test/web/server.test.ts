@@ -187,6 +187,19 @@ describe("the tenant-wide event subscription", () => {
   });
 });
 
+describe("the application-level ping", () => {
+  it("is answered with pong, so a browser can tell a live connection from a dead one", async () => {
+    const client = connect(daemon.url);
+    await client.opened;
+    client.ws.send(JSON.stringify({ type: "ping" }));
+    client.ws.send(JSON.stringify({ type: "pong" }));
+    await until(() => client.messages.length === 2);
+    expect(client.messages[0]).toEqual({ type: "pong" });
+    expect(client.messages[1]).toMatchObject({ type: "error", error: { code: "TAU_E_REQUEST_INVALID" } });
+    client.ws.close();
+  });
+});
+
 describe("the WebSocket heartbeat", () => {
   let app: FastifyInstance;
   let store: Store;

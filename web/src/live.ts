@@ -30,6 +30,12 @@ interface Entry {
 
 const keyOf = (t: LiveTarget): string => ("runId" in t ? `run:${t.runId}` : "pipeline" in t ? `pipeline:${t.pipeline}` : "all");
 const MAX_BACKOFF_MS = 5_000;
+/**
+ * A dead peer (the laptop slept, a proxy dropped the mapping) leaves a socket that looks open and carries
+ * nothing. Browsers cannot send ping frames, so the page sends `{"type":"ping"}` this often; a whole
+ * interval with no message at all (not even the `pong`) closes the socket, and the usual reconnect follows.
+ */
+const PING_MS = 15_000;
 
 export interface SubscribeOptions {
   /** Replay stored events after this seq (default 0: the whole history); "now": only what happens next. */
@@ -45,6 +51,8 @@ export class LiveClient {
   private state: ConnectionState = "connecting";
   private attempts = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private pinger: ReturnType<typeof setInterval> | undefined;
+  private heard = true;
   /** Connections opened so far (the first plus every reconnect). */
   connections = 0;
 
@@ -96,10 +104,21 @@ export class LiveClient {
       this.attempts = 0;
       this.setState("open");
       for (const entry of this.entries.values()) this.sendSubscribe(entry);
+      this.heard = true;
+      clearInterval(this.pinger);
+      this.pinger = setInterval(() => {
+        if (!this.heard) return socket.close();
+        this.heard = false;
+        this.send({ type: "ping" });
+      }, PING_MS);
     };
-    socket.onmessage = (message) => this.onMessage(String(message.data));
+    socket.onmessage = (message) => {
+      this.heard = true;
+      this.onMessage(String(message.data));
+    };
     socket.onclose = () => {
       if (this.socket !== socket) return;
+      clearInterval(this.pinger);
       this.socket = null;
       this.setState("reconnecting");
       // Quick first retry (a dropped proxy connection), then back off to at most 5 s.
@@ -154,6 +173,7 @@ export class LiveClient {
 
   close(): void {
     clearTimeout(this.timer);
+    clearInterval(this.pinger);
     const socket = this.socket;
     this.socket = null;
     socket?.close();
@@ -166,5 +186,7 @@ function matches(target: LiveTarget, event: RunEvent): boolean {
   return true;
 }
 
-/** The page's one connection, on the page's own origin. */
-export const live = new LiveClient(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/events`);
+/** The page's one connection, on the page's own origin (outside a page, e.g. in unit tests: unused). */
+export const live = new LiveClient(
+  typeof location === "undefined" ? "ws://localhost/api/events" : `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/events`,
+);

@@ -134,10 +134,14 @@ export class ClickHouseDialect extends AnsiDialect {
     ];
   }
 
-  override fromStagingNotInTarget(staging: Relation, target: Relation, columns: readonly string[]): string {
-    // No correlated subqueries: an anti join, whose ON accepts the NULL-safe isNotDistinctFrom.
-    const on = columns.map((c) => `isNotDistinctFrom(${this.col(T, c)}, ${this.col(S, c)})`).join(" AND ");
-    return `FROM ${this.rel(staging)} AS ${S}\nLEFT ANTI JOIN ${this.rel(target)} AS ${T} ON ${on}`;
+  /** Used only in JOIN ON (anti joins), where ClickHouse accepts the NULL-safe isNotDistinctFrom. */
+  override match(pairs: readonly (readonly [string, string])[]): string {
+    return pairs.map(([a, b]) => `isNotDistinctFrom(${a}, ${b})`).join(" AND ");
+  }
+
+  override insertUnmatched(target: Relation, staging: Relation, columns: readonly string[], values: readonly string[], on: string): Step[] {
+    // No correlated subqueries: an anti join.
+    return [dml(this.insertSelect(target, columns, `SELECT ${values.join(", ")}\nFROM ${this.rel(staging)} AS ${S}\nLEFT ANTI JOIN ${this.rel(target)} AS ${T} ON ${on}`))];
   }
 
   override updateFrom(): string {

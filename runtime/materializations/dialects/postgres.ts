@@ -14,6 +14,12 @@ export class PostgresDialect extends AnsiDialect {
     return relation.schema === null ? "current_schema()" : this.str(relation.schema);
   }
 
+  override match(pairs: readonly (readonly [string, string])[]): string {
+    // `IS NOT DISTINCT FROM` cannot drive a hash join (a 100k-row SCD run took minutes as a nested loop); the
+    // equality of injective text encodings can, and NULL still matches NULL.
+    return `${this.encode(pairs.map(([a]) => a))} = ${this.encode(pairs.map(([, b]) => b))}`;
+  }
+
   describe(relation: Relation): string {
     return (
       `SELECT c.relkind AS kind, a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS data_type\n` +

@@ -5,8 +5,8 @@
  */
 import type { AppendOnlySpec } from "../../sdk/materializations/spec";
 import { S } from "../dialect";
-import { countRows, dml, type Planner } from "../plan";
-import { colList, reconcileSchema, requireTable, sourceSelect, stagingOf } from "./common";
+import { countRows, type Planner } from "../plan";
+import { keyMatch, reconcileSchema, requireTable, sourceSelect, stagedColumns, stagingOf } from "./common";
 
 export const appendOnly: Planner<AppendOnlySpec> = {
   stagingQuery: ({ spec }) => sourceSelect(spec.sourceQuery),
@@ -21,7 +21,8 @@ export const appendOnly: Planner<AppendOnlySpec> = {
       ];
     }
     const { steps, columns } = reconcileSchema(d, "append_new_columns", input);
-    steps.push(dml(d.insertSelect(target, columns, `SELECT ${colList(d, S, columns)}\n${d.fromStagingNotInTarget(staging, target, columns)}`)));
+    steps.push(...d.indexStaging(staging, stagedColumns(input, columns)));
+    steps.push(...d.insertUnmatched(target, staging, columns, columns.map((c) => d.col(S, c)), keyMatch(d, columns)));
     return steps;
   },
 };

@@ -100,7 +100,12 @@ export function colList(d: SqlDialect, alias: string | null, columns: readonly s
 }
 
 export function keyMatch(d: SqlDialect, keys: readonly string[]): string {
-  return keys.map((k) => d.nullSafeEq(d.col(T, k), d.col(S, k))).join(" AND ");
+  return d.match(keys.map((k) => [d.col(T, k), d.col(S, k)] as const));
+}
+
+/** The staged columns named, with their types (for the staging index MySQL needs). */
+export function stagedColumns(input: PlanInput, names: readonly string[]): Column[] {
+  return names.map((n) => findColumn(input.dialect, input.stagingColumns, n)!);
 }
 
 /** Differs: NULL and a value differ, two NULLs do not. */

@@ -13,7 +13,7 @@
 import type { IncrementalSpec } from "../../sdk/materializations/spec";
 import { S } from "../dialect";
 import { countRows, ddl, dml, type PlanInput, type Planner, type Step } from "../plan";
-import { colList, duplicateKeyCheck, incrementalSelect, reconcileSchema, requireTable, resolveColumn, stagingOf } from "./common";
+import { colList, duplicateKeyCheck, incrementalSelect, reconcileSchema, requireTable, resolveColumn, stagedColumns, stagingOf } from "./common";
 
 function insertAll(input: PlanInput, columns: readonly string[]): Step {
   const d = input.dialect;
@@ -41,6 +41,9 @@ export const incremental: Planner<IncrementalSpec> = {
     }
     const schema = reconcileSchema(d, spec.onSchemaChange, input);
     steps.push(...schema.steps);
+    if (keys.length > 0 && spec.incrementalStrategy !== "insert_overwrite" && spec.incrementalStrategy !== "append") {
+      steps.push(...d.indexStaging(staging, stagedColumns(input, keys)));
+    }
     const columns = schema.columns;
 
     switch (spec.incrementalStrategy) {

@@ -9,7 +9,7 @@
 import type { PartitionedSpec } from "../../sdk/materializations/spec";
 import { S, type PartitionLayout } from "../dialect";
 import { countRows, ddl, dml, type Planner, type Step } from "../plan";
-import { colList, duplicateKeyCheck, findColumn, incrementalSelect, reconcileSchema, requireTable, resolveColumn, stagingOf } from "./common";
+import { colList, duplicateKeyCheck, findColumn, incrementalSelect, reconcileSchema, requireTable, resolveColumn, stagedColumns, stagingOf } from "./common";
 
 const DAY_MS = 86_400_000;
 
@@ -61,6 +61,7 @@ export const partitioned: Planner<PartitionedSpec> = {
       const schema = reconcileSchema(d, "append_new_columns", input);
       steps.push(...schema.steps);
       if (keys.length > 0) {
+        steps.push(...d.indexStaging(staging, stagedColumns(input, keys)));
         const updateColumns = schema.columns.filter((c) => !keys.some((k) => d.fold(k) === d.fold(c)));
         steps.push(...d.merge({ target, staging, keys, columns: schema.columns, updateColumns }));
       } else if (spec.incrementalColumn) {

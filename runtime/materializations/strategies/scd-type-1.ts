@@ -4,7 +4,7 @@
  * then is `updatedAtColumn` set to the run's time; new keys are inserted with it. Keys are never deleted.
  */
 import type { ScdType1Spec } from "../../sdk/materializations/spec";
-import { S, T } from "../dialect";
+import { S } from "../dialect";
 import { countRows, ddl, dml, type Planner, type Step } from "../plan";
 import {
   anyChanged,
@@ -19,6 +19,7 @@ import {
   requireTargetColumns,
   resolveColumn,
   sourceSelect,
+  stagedColumns,
   stagingOf,
 } from "./common";
 
@@ -50,23 +51,14 @@ export const scdType1: Planner<ScdType1Spec> = {
     if (updatedAt !== null) requireTargetColumns(d, input, [updatedAt]);
     const updatedAtName = updatedAt === null ? null : findColumn(d, input.targetInfo.columns, updatedAt)!.name;
     const schema = reconcileSchema(d, "append_new_columns", input, updatedAtName === null ? [] : [updatedAtName]);
-    steps.push(...schema.steps);
+    steps.push(...schema.steps, ...d.indexStaging(staging, stagedColumns(input, keys)));
     const set: [string, string][] = tracked.map((c) => [c, d.col(S, c)]);
     if (updatedAtName !== null) set.push([updatedAtName, stamp!]);
     if (tracked.length > 0) {
       steps.push(dml(d.updateFrom(target, staging, `${keyMatch(d, keys)} AND ${anyChanged(d, tracked)}`, set)));
     }
     const insertCols = [...schema.columns, ...(updatedAtName === null ? [] : [updatedAtName])];
-    const values = [colList(d, S, schema.columns), ...(stamp === null ? [] : [stamp])].filter(Boolean).join(", ");
-    steps.push(
-      dml(
-        d.insertSelect(
-          target,
-          insertCols,
-          `SELECT ${values}\nFROM ${d.rel(staging)} AS ${S}\nWHERE NOT EXISTS (SELECT 1 FROM ${d.rel(target)} AS ${T} WHERE ${keyMatch(d, keys)})`,
-        ),
-      ),
-    );
+    steps.push(...d.insertUnmatched(target, staging, insertCols, [...schema.columns.map((c) => d.col(S, c)), ...(stamp === null ? [] : [stamp])], keyMatch(d, keys)));
     return steps;
   },
 };

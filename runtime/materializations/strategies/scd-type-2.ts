@@ -7,7 +7,8 @@
  *    the change time: the source's `updatedAtColumn` (timestamp strategy, only when newer than the version's
  *    start) or the run's time (check strategy);
  * 3. with `invalidateHardDeletes`, current versions whose key left the source are closed at the run's time;
- * 4. every source key without a current version (new, changed, or back after a delete) gets one;
+ * 4. every source key without a current version (new, changed, or back after a delete) gets one (the last use
+ *    of the staged rows: MySQL consumes them, see SqlDialect.insertUnmatched);
  * 5. a final check refuses to commit two current versions of one key (dbt #2034).
  * Keys compare NULL-safely, so a NULL inside a composite key is a key like any other (dbt #11950). A lock per
  * target keeps two runs from interleaving (dbt #4661).
@@ -29,6 +30,7 @@ import {
   requireTargetColumns,
   resolveColumn,
   sourceSelect,
+  stagedColumns,
   stagingOf,
 } from "./common";
 
@@ -77,7 +79,7 @@ export const scdType2: Planner<ScdType2Spec> = {
     }
 
     const schema = reconcileSchema(d, "append_new_columns", input, [vf, vt, cur, hash]);
-    steps.push(...schema.steps);
+    steps.push(...schema.steps, ...d.indexStaging(staging, stagedColumns(input, keys)));
     const isCurrent = `${d.col(T, cur)} = ${d.bool(true)}`;
     const newer = updatedAt === null ? "" : ` AND ${changeTime} > ${d.col(T, vf)}`;
     steps.push(
@@ -103,16 +105,8 @@ export const scdType2: Planner<ScdType2Spec> = {
       );
     }
     const insertCols = [...schema.columns, vf, vt, cur, hash];
-    const values = [colList(d, S, schema.columns), changeTime, d.nullTs(), d.bool(true), rowHash].filter(Boolean).join(", ");
-    steps.push(
-      dml(
-        d.insertSelect(
-          target,
-          insertCols,
-          `SELECT ${values}\nFROM ${d.rel(staging)} AS ${S}\nWHERE NOT EXISTS (SELECT 1 FROM ${d.rel(target)} AS ${T} WHERE ${isCurrent} AND ${keyMatch(d, keys)})`,
-        ),
-      ),
-    );
+    const values = [...schema.columns.map((c) => d.col(S, c)), changeTime, d.nullTs(), d.bool(true), rowHash];
+    steps.push(...d.insertUnmatched(target, staging, insertCols, values, `${isCurrent} AND ${keyMatch(d, keys)}`));
     const k = colList(d, null, keys);
     steps.push(
       check(`SELECT ${k}, COUNT(*) AS tau_current\nFROM ${d.rel(target)}\nWHERE ${d.quote(cur)} = ${d.bool(true)}\nGROUP BY ${k}\nHAVING COUNT(*) > 1\nLIMIT ${CHECK_LIMIT}`, {

@@ -150,7 +150,9 @@ class EventStream {
       }
       return;
     }
-    this.sendError("TAU_E_REQUEST_INVALID", "type must be 'subscribe' or 'unsubscribe'.");
+    // Browsers cannot send ping frames: this is how a page checks that the connection still carries data.
+    if (message.type === "ping") return void this.sendRaw(JSON.stringify({ type: "pong" } satisfies WsServerMessage));
+    this.sendError("TAU_E_REQUEST_INVALID", "type must be 'subscribe', 'unsubscribe' or 'ping'.");
   }
 
   /** Exactly one of runId / pipeline (a non-empty string) / all (true); null (and an error sent) otherwise. */

@@ -21,12 +21,14 @@ export interface LogViewProps {
   errorStep?: string | null;
 }
 
-export function LogView({ lines, version, height = 360, errorStep }: LogViewProps) {
+export function LogView({ lines, version, height: maxHeight = 360, errorStep }: LogViewProps) {
   const box = useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
   const [follow, setFollow] = useState(true);
   const programmatic = useRef(false);
   const total = lines.length;
+  // A short log takes only the room it needs; a long one scrolls inside `maxHeight`.
+  const height = Math.min(maxHeight, Math.max(3, total) * ROW_HEIGHT + 2);
 
   // New lines while following: stay pinned to the bottom.
   useLayoutEffect(() => {
@@ -113,6 +115,7 @@ export function LogView({ lines, version, height = 360, errorStep }: LogViewProp
         <div class="log-spacer" style={{ height: `${total * ROW_HEIGHT}px` }}>
           {rows}
         </div>
+        {total === 0 && <p class="log-empty">No log lines yet.</p>}
       </div>
     </div>
   );

@@ -2,40 +2,8 @@
  * A pipeline file, highlighted (highlight.js core with its TypeScript grammar only), with line numbers; an
  * error's line is marked, labelled and scrolled into view.
  */
-import hljs from "highlight.js/lib/core";
-import typescript from "highlight.js/lib/languages/typescript";
 import { useEffect, useMemo, useRef } from "preact/hooks";
-
-hljs.registerLanguage("typescript", typescript);
-
-/**
- * Splits highlighted HTML into lines. A token can span lines (a block comment, a template string): its
- * spans are closed at each line end and reopened on the next line, so every line is well-formed HTML.
- */
-export function splitHighlighted(html: string): string[] {
-  const lines: string[] = [];
-  const open: string[] = [];
-  let current = "";
-  const re = /<span class="[^"]*">|<\/span>|\n/g;
-  let last = 0;
-  for (let m = re.exec(html); m !== null; m = re.exec(html)) {
-    current += html.slice(last, m.index);
-    last = m.index + m[0].length;
-    if (m[0] === "\n") {
-      lines.push(current + "</span>".repeat(open.length));
-      current = open.join("");
-    } else if (m[0] === "</span>") {
-      open.pop();
-      current += m[0];
-    } else {
-      open.push(m[0]);
-      current += m[0];
-    }
-  }
-  current += html.slice(last);
-  lines.push(current);
-  return lines;
-}
+import { highlightLines } from "../highlight";
 
 export interface SourceViewProps {
   source: string;
@@ -47,7 +15,7 @@ export interface SourceViewProps {
 }
 
 export function SourceView({ source, filename, errorLine, errorColumn, errorLabel }: SourceViewProps) {
-  const lines = useMemo(() => splitHighlighted(hljs.highlight(source, { language: "typescript", ignoreIllegals: true }).value), [source]);
+  const lines = useMemo(() => highlightLines(source), [source]);
   const marked = useRef<HTMLDivElement>(null);
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
