@@ -27,6 +27,7 @@ const KNOWN_FIELDS = [
   "name",
   "description",
   "schedule",
+  "timezone",
   "tags",
   "dependsOn",
   "timeoutSec",
@@ -98,6 +99,10 @@ export function validateMeta(raw: unknown): MetaValidation {
     const problem = cronProblem(schedule);
     if (problem) return invalid("TAU_E_DEPLOY_CRON_INVALID", `meta.schedule ${JSON.stringify(schedule.slice(0, 100))} is not a valid cron expression: ${problem}`, "schedule");
   }
+  const timezone = m.timezone ?? null;
+  if (timezone !== null && (typeof timezone !== "string" || !timezoneValid(timezone))) {
+    return invalid("TAU_E_DEPLOY_META_INVALID", `meta.timezone must be an IANA time zone such as "Europe/Berlin" or "UTC" (got ${JSON.stringify(String(timezone).slice(0, 80))}).`, "timezone");
+  }
 
   const tags = m.tags ?? [];
   if (!isStringArray(tags)) return invalid("TAU_E_DEPLOY_META_INVALID", "meta.tags must be an array of strings.", "tags");
@@ -144,6 +149,8 @@ export function validateMeta(raw: unknown): MetaValidation {
       name: m.name,
       description,
       schedule,
+      // Only when given: the meta of a pipeline without one stays as it was before the field existed.
+      ...(timezone !== null ? { timezone } : {}),
       tags: [...tags],
       dependsOn: [...new Set(dependsOn)],
       timeoutSec,
@@ -164,6 +171,17 @@ export function withRunControlDefaults(meta: PipelineMeta): PipelineMeta {
     retryOn: meta.retryOn ?? [],
     maxConcurrentRuns: meta.maxConcurrentRuns ?? RUN_CONTROL_DEFAULTS.maxConcurrentRuns,
   };
+}
+
+/** Whether the runtime knows the IANA time zone (the same check the scheduler makes). */
+function timezoneValid(timezone: string): boolean {
+  if (timezone.length === 0 || timezone.length > 64) return false;
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: timezone });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Why a cron expression is invalid, or null when croner accepts it. */

@@ -11,6 +11,8 @@ export interface PipelineMeta {
   name: string;
   description: string;
   schedule: string | null;
+  /** IANA time zone the schedule's cron fields are read in (null: UTC). Absent in versions deployed before it existed. */
+  timezone?: string | null;
   tags: string[];
   dependsOn: string[];
   timeoutSec: number | null;

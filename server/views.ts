@@ -111,7 +111,7 @@ export function versionView(version: VersionInfo): PipelineVersionView {
 
 /** The schedule in effect as the pipeline view shows it (docs/scheduling.md). */
 export function scheduleFields(
-  pipeline: Pick<PipelineRow, "schedule" | "scheduleOverride" | "enabled" | "nextRunAt">,
+  pipeline: Pick<PipelineRow, "schedule" | "scheduleTimezone" | "scheduleOverride" | "enabled" | "nextRunAt">,
 ): Pick<PipelineView, "schedule" | "enabled" | "everySec" | "timezone" | "nextRunAt"> {
   const spec = effectiveSchedule(pipeline);
   return {

@@ -62,8 +62,9 @@ export class RunCommand extends TauCommand {
       }
     }
     if (!isFinal(run)) {
-      this.hint(`stopped waiting after --timeout ${timeoutSec}s; run ${run.id} is still ${run.status}. ` +
-        `Follow it with: tau logs ${this.name} --run ${run.id} --follow`);
+      const next = isTerminal(run) && run.retriedBy ? run.retriedBy : run.id;
+      const state = next === run.id ? `run ${run.id} is still ${run.status}` : `attempt ${run.attempt} (${run.id}) failed and its retry ${next} is pending`;
+      this.hint(`stopped waiting after --timeout ${timeoutSec}s; ${state}. Follow it with: tau logs ${this.name} --run ${next} --follow`);
     }
     return { output: run, exitCode: run.status === "succeeded" ? EXIT.ok : EXIT.runNotSucceeded };
   }

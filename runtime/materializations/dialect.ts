@@ -9,7 +9,7 @@
 import { TauError } from "../../server/contract";
 import type { Dialect, PartitionGranularity, PartitionType } from "../sdk/materializations/spec";
 import { ddl, dml, type Column, type RelationInfo, type Step } from "./plan";
-import { displayName, type Relation } from "./relation";
+import type { Relation } from "./relation";
 
 export const T = "tau_t";
 export const S = "tau_s";
@@ -49,8 +49,6 @@ export interface SqlDialect {
   readonly transactionalDdl: boolean;
   /** BEGIN/COMMIT/ROLLBACK for DML groups; null: the engine has no multi-statement transactions. */
   readonly transaction: { begin: string; commit: string; rollback: string } | null;
-  /** Whether the engine serialises runs on one target itself (advisory lock); else Tau locks in-process. */
-  readonly hasServerLock: boolean;
   /** UPDATE … FROM the staged source exists (SCD types 1 and 2 need it). */
   readonly updatesRows: boolean;
   /** The lock statement names the target itself (Redshift's LOCK): taken only once the target exists. */
@@ -82,7 +80,8 @@ export interface SqlDialect {
 
   describe(relation: Relation): string;
   parseDescribe(rows: readonly Record<string, unknown>[]): RelationInfo | null;
-  lock(target: Relation): LockSteps;
+  /** Steps that take the target's lock, waiting at most `waitSeconds` for another run to release it. */
+  lock(target: Relation, waitSeconds: number): LockSteps;
 
   createTableAs(relation: Relation, select: string, layout?: TableLayout): string;
   dropTable(relation: Relation): string;
@@ -117,8 +116,8 @@ export interface SqlDialect {
   deleteMatching(target: Relation, staging: Relation, exprs: readonly ((column: (name: string) => string) => string)[]): string;
 }
 
-const INTERNAL_MAX_ROWS_SHOWN = 5;
-export const CHECK_LIMIT = INTERNAL_MAX_ROWS_SHOWN;
+/** Rows a failed check reports (duplicate keys…): enough to find the cause, small enough for an error. */
+export const CHECK_LIMIT = 5;
 
 function isDateOnly(columnType: string): boolean {
   return /^date$/i.test(columnType.trim());
@@ -148,7 +147,6 @@ export abstract class AnsiDialect implements SqlDialect {
     commit: "COMMIT",
     rollback: "ROLLBACK",
   };
-  readonly hasServerLock: boolean = false;
   readonly lockNeedsTarget: boolean = false;
   readonly updatesRows: boolean = true;
   protected readonly timestampType: string = "TIMESTAMP";
@@ -252,7 +250,7 @@ export abstract class AnsiDialect implements SqlDialect {
     return { kind, columns };
   }
 
-  lock(_target: Relation): LockSteps {
+  lock(_target: Relation, _waitSeconds: number): LockSteps {
     return { acquire: [], release: [] };
   }
 
@@ -371,8 +369,4 @@ export abstract class AnsiDialect implements SqlDialect {
 
 export function unsupported(dialect: Dialect, what: string, hint?: string): TauError {
   return new TauError("TAU_E_MATERIALIZE_UNSUPPORTED", `${what} is not supported on ${dialect}.`, { dialect, what }, hint);
-}
-
-export function describeName(relation: Relation): string {
-  return displayName(relation);
 }

@@ -30,7 +30,14 @@ export interface MaterializeOptions {
   runId: string;
   /** In-process lock registry (default: one per process). */
   locks?: TargetLocks;
+  /**
+   * How long a run waits for another run on the same target, where the database has the lock (PostgreSQL,
+   * MySQL), before failing with TAU_E_MATERIALIZE_LOCKED. Default 600.
+   */
+  lockWaitSeconds?: number;
 }
+
+export const DEFAULT_LOCK_WAIT_SECONDS = 600;
 
 const PROCESS_LOCKS = new TargetLocks();
 
@@ -44,6 +51,9 @@ export async function materialize(spec: MaterializationSpec, session: SqlSession
   if (!planner) {
     throw new TauError("TAU_E_MATERIALIZE_CONFIG", `Unknown strategy '${String(spec.strategy)}'.`, { field: "strategy", value: String(spec.strategy) });
   }
+  if (!(opts.now instanceof Date) || Number.isNaN(opts.now.getTime())) {
+    throw new TauError("TAU_E_MATERIALIZE_CONFIG", "materialize needs the run's time as a valid Date (opts.now).", { field: "now" });
+  }
   const target = parseTarget(spec.targetTable);
   const run = new StatementRunner(session, dialect);
   const release = await (opts.locks ?? PROCESS_LOCKS).acquire(`${dialect.name}:${displayName(target)}`);
@@ -54,7 +64,7 @@ export async function materialize(spec: MaterializationSpec, session: SqlSession
     if (txn) await run.raw(txn.begin);
     let targetInfo: RelationInfo | null = dialect.lockNeedsTarget ? await run.describe(target) : null;
     if (!dialect.lockNeedsTarget || targetInfo) {
-      const lock = dialect.lock(target);
+      const lock = dialect.lock(target, opts.lockWaitSeconds ?? DEFAULT_LOCK_WAIT_SECONDS);
       releaseSteps = lock.release;
       for (const s of lock.acquire) await run.step(s);
     }

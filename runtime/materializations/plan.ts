@@ -35,6 +35,8 @@ export interface Step {
   /** A `SELECT COUNT(*) AS n`: add n to rowsAffected (for CREATE TABLE … AS, whose count drivers differ on). */
   readonly countQuery?: boolean;
   readonly check?: StepCheck;
+  /** When the statement itself fails, the run fails with this code (e.g. a lock wait that timed out). */
+  readonly failsAs?: StepCheck;
 }
 
 export interface PlanInput<S extends MaterializationSpec = MaterializationSpec> {

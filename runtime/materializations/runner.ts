@@ -56,7 +56,14 @@ export class StatementRunner {
         this.dmlOpen = true;
       }
     }
-    const res = await this.raw(s.sql);
+    let res: { rows: Record<string, unknown>[]; rowsAffected: number };
+    try {
+      res = await this.raw(s.sql);
+    } catch (err) {
+      if (!s.failsAs) throw err;
+      const cause = err instanceof Error ? err.message : String(err);
+      throw new TauError(s.failsAs.code, s.failsAs.message, { [s.failsAs.detailsKey]: { statement: s.sql, cause: cause.slice(0, 500) } });
+    }
     if (s.counts) this.rowsAffected += Number(res.rowsAffected) || 0;
     if (s.countQuery) {
       const first = res.rows[0];

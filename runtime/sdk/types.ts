@@ -16,6 +16,7 @@ import type { MaterializeResult } from "./materializations/spec";
  *     name: "orders_sync",                 // 1–64 chars: a lowercase letter, then [a-z0-9_-]
  *     description: "Orders into the warehouse",
  *     schedule: "0 6 * * *",               // cron: minute hour day month weekday
+ *     timezone: "Europe/Berlin",           // the cron is read in this zone (default UTC)
  *     tags: ["warehouse"],
  *     dependsOn: ["stage_customers"],      // runs after these pipelines succeed
  *     timeoutSec: 900,                     // wall-clock limit of one run
@@ -34,6 +35,12 @@ export interface PipelineMeta {
   description?: string;
   /** Cron expression for scheduled runs, e.g. `"0 6 * * *"` (daily at 06:00). Omit for manual runs only. */
   schedule?: string;
+  /**
+   * IANA time zone the `schedule` is read in, e.g. `"Europe/Berlin"` (default `"UTC"`). DST is handled: a
+   * time that does not exist on the spring-forward day fires at the first valid time after it, a time that
+   * happens twice on the fall-back day fires once.
+   */
+  timezone?: string;
   /** Free labels for filtering, e.g. `["warehouse", "daily"]`. */
   tags?: string[];
   /** Pipelines that must succeed before this one runs in a DAG. */

@@ -31,7 +31,8 @@ export class DagService {
   /** Changes to one tenant's graph (deploys, `tau depends`) are checked and written one at a time. */
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly active = new Map<string, ActiveGraphRun>();
-  private readonly cascades = new Set<Promise<void>>();
+  /** Triggers run one after another: two upstreams succeeding together must not both queue their dependent. */
+  private cascades: Promise<void> = Promise.resolve();
   private stopping = false;
 
   constructor(private readonly options: DagServiceOptions) {}
@@ -195,11 +196,9 @@ export class DagService {
   onEvent(tenantEvent: TenantEvent): void {
     const { event, tenantId } = tenantEvent;
     if (this.stopping || event.kind !== "run.finished" || event.data?.status !== "succeeded") return;
-    const work = this.cascade(tenantId, event.runId).catch((err: unknown) =>
-      this.options.log.error({ err, runId: event.runId }, "could not trigger the dependents of a scheduled run"),
-    );
-    this.cascades.add(work);
-    void work.finally(() => this.cascades.delete(work));
+    this.cascades = this.cascades
+      .then(() => this.cascade(tenantId, event.runId))
+      .catch((err: unknown) => this.options.log.error({ err, runId: event.runId }, "could not trigger the dependents of a scheduled run"));
   }
 
   private async cascade(tenantId: string, runId: string): Promise<void> {
@@ -238,7 +237,7 @@ export class DagService {
   /** Waits for graph runs and triggers in progress to settle (call after the RunService has shut down). */
   async stop(): Promise<void> {
     this.stopping = true;
-    await Promise.all([...[...this.active.values()].map((a) => a.done), ...this.cascades]);
+    await Promise.all([...[...this.active.values()].map((a) => a.done), this.cascades]);
   }
 
   private dependsView(tenantId: string, pipeline: PipelineRow): DependsView {

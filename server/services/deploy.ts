@@ -173,6 +173,7 @@ function sameMeta(a: PipelineMeta, b: PipelineMeta): boolean {
     a.name === b.name &&
     a.description === b.description &&
     a.schedule === b.schedule &&
+    (a.timezone ?? null) === (b.timezone ?? null) &&
     a.timeoutSec === b.timeoutSec &&
     a.retries === b.retries &&
     a.retryDelaySec === b.retryDelaySec &&

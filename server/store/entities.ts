@@ -35,6 +35,8 @@ export interface PipelineRow {
   createdAt: number;
   updatedAt: number;
   // ── schedule and DAG state (server/scheduler, server/dag; docs/scheduling.md) ──
+  /** The meta's `timezone` (its `schedule` is the column above); null: UTC. */
+  scheduleTimezone: string | null;
   /** Set by `tau schedule`: wins over the meta's `schedule` until a deploy changes the meta's schedule. */
   scheduleOverride: StoredSchedule | null;
   /** The schedule's planned next fire (ms); null when unscheduled, disabled or not planned yet. */
@@ -191,6 +193,7 @@ export const PipelineEntity = new EntitySchema<PipelineRow>({
     maxConcurrentRuns: { type: "integer", default: 1 },
     createdAt: { type: "integer" },
     updatedAt: { type: "integer" },
+    scheduleTimezone: { type: "string", length: 64, nullable: true },
     scheduleOverride: { type: "json", nullable: true },
     nextRunAt: { type: "integer", nullable: true },
     lastFire: { type: "json", nullable: true },

@@ -39,6 +39,7 @@ interface NodeDbRow {
   depends_on: string;
   depends_on_override: string | null;
   schedule: string | null;
+  schedule_timezone: string | null;
   schedule_override: string | null;
   enabled: number;
   next_run_at: number | null;
@@ -56,7 +57,7 @@ interface GraphRunDbRow {
 
 const reads = statementCache((c) => ({
   nodes: c.prepare(
-    "select id, name, current_version, depends_on, depends_on_override, schedule, schedule_override, enabled, next_run_at from pipeline where tenant_id = ? order by name",
+    "select id, name, current_version, depends_on, depends_on_override, schedule, schedule_timezone, schedule_override, enabled, next_run_at from pipeline where tenant_id = ? order by name",
   ),
   latest: c.prepare(
     "select pipeline_id, status from run where id in (select max(id) from run where tenant_id = ? group by pipeline_id)",
@@ -88,7 +89,7 @@ export class GraphRepository {
         name: row.name,
         currentVersion: row.current_version,
         dependsOn: effectiveDependsOn({ dependsOn: JSON.parse(row.depends_on) as string[], dependsOnOverride: parseOrNull<string[]>(row.depends_on_override) }),
-        schedule: effectiveSchedule({ schedule: row.schedule, scheduleOverride: parseOrNull<StoredSchedule>(row.schedule_override) }),
+        schedule: effectiveSchedule({ schedule: row.schedule, scheduleTimezone: row.schedule_timezone, scheduleOverride: parseOrNull<StoredSchedule>(row.schedule_override) }),
         enabled: row.enabled === 1,
         nextRunAt: row.next_run_at,
         lastStatus: latest.get(row.id) ?? null,

@@ -37,10 +37,10 @@ export interface ScheduleChange {
 
 export const DEFAULT_CATCH_UP = 1;
 
-/** The schedule in effect: `tau schedule`'s override, else the meta's cron (time zone unset: UTC). */
-export function effectiveSchedule(row: Pick<PipelineRow, "schedule" | "scheduleOverride">): StoredSchedule | null {
+/** The schedule in effect: `tau schedule`'s override, else the meta's cron in the meta's time zone (unset: UTC). */
+export function effectiveSchedule(row: Pick<PipelineRow, "schedule" | "scheduleTimezone" | "scheduleOverride">): StoredSchedule | null {
   if (row.scheduleOverride) return row.scheduleOverride;
-  return row.schedule === null ? null : { cron: row.schedule, everySec: null, timezone: null };
+  return row.schedule === null ? null : { cron: row.schedule, everySec: null, timezone: row.scheduleTimezone ?? null };
 }
 
 /** The dependencies in effect: `tau depends`'s override, else the meta's. */
@@ -54,11 +54,13 @@ export function effectiveDependsOn(row: Pick<PipelineRow, "dependsOn" | "depends
  * A changed schedule also drops the planned fire, which the scheduler plans afresh.
  */
 export function overridesAfterDeploy(
-  row: Pick<PipelineRow, "schedule" | "dependsOn">,
-  meta: { schedule: string | null; dependsOn: string[] },
+  row: Pick<PipelineRow, "schedule" | "scheduleTimezone" | "dependsOn">,
+  meta: { schedule: string | null; timezone?: string | null; dependsOn: string[] },
 ): Partial<Pick<PipelineRow, "scheduleOverride" | "nextRunAt" | "dependsOnOverride">> {
   const patch: Partial<Pick<PipelineRow, "scheduleOverride" | "nextRunAt" | "dependsOnOverride">> = {};
-  if (row.schedule !== meta.schedule) Object.assign(patch, { scheduleOverride: null, nextRunAt: null });
+  if (row.schedule !== meta.schedule || (row.scheduleTimezone ?? null) !== (meta.timezone ?? null)) {
+    Object.assign(patch, { scheduleOverride: null, nextRunAt: null });
+  }
   if (JSON.stringify(row.dependsOn) !== JSON.stringify(meta.dependsOn)) patch.dependsOnOverride = null;
   return patch;
 }
@@ -68,6 +70,7 @@ interface ScheduleDbRow {
   tenant_id: string;
   name: string;
   schedule: string | null;
+  schedule_timezone: string | null;
   schedule_override: string | null;
   enabled: number;
   allow_overlap: number | null;
@@ -75,7 +78,7 @@ interface ScheduleDbRow {
   next_run_at: number | null;
 }
 
-const SCHEDULED = `select id, tenant_id, name, schedule, schedule_override, enabled, allow_overlap, catch_up, next_run_at from pipeline
+const SCHEDULED = `select id, tenant_id, name, schedule, schedule_timezone, schedule_override, enabled, allow_overlap, catch_up, next_run_at from pipeline
   where (schedule is not null or schedule_override is not null)`;
 
 const reads = statementCache((c) => ({
@@ -153,7 +156,7 @@ export class ScheduleRepository {
 function toRecord(row: ScheduleDbRow | null): ScheduleRecord | null {
   if (!row) return null;
   const override = row.schedule_override === null ? null : (JSON.parse(row.schedule_override) as StoredSchedule | null);
-  const schedule = effectiveSchedule({ schedule: row.schedule, scheduleOverride: override });
+  const schedule = effectiveSchedule({ schedule: row.schedule, scheduleTimezone: row.schedule_timezone, scheduleOverride: override });
   if (!schedule) return null;
   return {
     tenantId: row.tenant_id,

@@ -29,7 +29,8 @@ describe.each(ENGINES)("on %s", (engine) => {
     if (engine === "postgres") {
       await holder.execute(`SELECT pg_advisory_lock(hashtextextended('tau:materialize:${target}', 0))`);
     } else if (engine === "mysql") {
-      await holder.execute(`SELECT GET_LOCK('tau_mat:${target}', 10)`);
+      // The config names the table without its database; the engine's lock name includes it.
+      await holder.execute(`SELECT GET_LOCK('tau_mat:test.${target}', 10)`);
     } else {
       release = await locks.acquire(`duckdb:${target}`);
     }
@@ -47,11 +48,35 @@ describe.each(ENGINES)("on %s", (engine) => {
     await sleep(400);
     expect(finished).toBe(false);
     if (engine === "postgres") await holder.execute(`SELECT pg_advisory_unlock_all()`);
-    else if (engine === "mysql") await holder.execute(`SELECT RELEASE_LOCK('tau_mat:${target}')`);
+    else if (engine === "mysql") await holder.execute(`SELECT RELEASE_LOCK('tau_mat:test.${target}')`);
     else release!();
     expect((await pending).rowsAffected).toBe(1);
     await session.close();
     await holder.close();
+  });
+
+  it.runIf(engine !== "duckdb")("a run that waits longer than lockWaitSeconds fails with TAU_E_MATERIALIZE_LOCKED and changes nothing", async () => {
+    await db.seed("lk2_src", { id: "int" }, [[1]]);
+    const target = db.t("lk2_target");
+    const holder = await db.session();
+    const name = engine === "postgres" ? `hashtextextended('tau:materialize:${target}', 0)` : `'tau_mat:test.${target}'`;
+    await holder.execute(engine === "postgres" ? `SELECT pg_advisory_lock(${name})` : `SELECT GET_LOCK(${name}, 10)`);
+    const session = await db.session();
+    try {
+      const err = await materialize(fullRefresh({ targetTable: target, sourceQuery: `SELECT * FROM ${db.t("lk2_src")}` }), session, {
+        now: T1,
+        runId: "lk2",
+        locks: new TargetLocks(),
+        lockWaitSeconds: 1,
+      }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: "TAU_E_MATERIALIZE_LOCKED", retryable: true });
+      expect(await db.leftovers()).toEqual([]);
+      await expect(db.count("lk2_target")).rejects.toThrow();
+    } finally {
+      await holder.execute(engine === "postgres" ? `SELECT pg_advisory_unlock_all()` : `SELECT RELEASE_LOCK(${name})`);
+      await session.close();
+      await holder.close();
+    }
   });
 
   it("the row hash tells NULL from '' and has no separator collisions", async () => {

@@ -76,6 +76,23 @@ describe.each(ENGINES)("simple materializations on %s", (engine) => {
     expect(await db.rows("swap", ["id"])).toEqual([[1], [2]]);
   });
 
+  it("a view over the target follows a full refresh on DuckDB and MariaDB; PostgreSQL refuses rather than drop it", async () => {
+    await seedBase();
+    const target = db.t("fr_dep");
+    await run(fullRefresh({ targetTable: target, sourceQuery: `SELECT * FROM ${db.t("base")}` }));
+    await db.exec(`CREATE VIEW ${db.t("fr_dep_v")} AS SELECT id FROM ${target}`);
+    const rebuilt = run(fullRefresh({ targetTable: target, sourceQuery: `SELECT * FROM ${db.t("base")} WHERE id = 1` }), T2, "run-2");
+    if (engine === "postgres") {
+      await expect(rebuilt).rejects.toMatchObject({ code: "TAU_E_MATERIALIZE_FAILED", details: { targetUnchanged: true } });
+      expect(await db.count("fr_dep")).toBe(3);
+    } else {
+      await rebuilt;
+      expect(await db.count("fr_dep")).toBe(1);
+    }
+    expect(await db.count("fr_dep_v")).toBe(engine === "postgres" ? 3 : 1);
+    await db.exec(`DROP VIEW ${db.t("fr_dep_v")}`);
+  });
+
   it("runs preHook and postHook around the build in the same session", async () => {
     await seedBase();
     await db.seed("hook_log", { what: "text" }, []);

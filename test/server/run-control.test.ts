@@ -289,6 +289,17 @@ describe("retries", () => {
     expect(service.counts()).toEqual({ queued: 1, running: 1 });
   });
 
+  it("fails a pending retry as interrupted when the daemon shuts down, and retries nothing more", async () => {
+    await deploy("stopping", { retries: 2, retryDelaySec: 60 });
+    const first = await run("stopping");
+    await executing(first.id);
+    pool.fail(first.id, "TAU_E_CONNECTOR_UNREACHABLE");
+    const retryId = await until(() => view(first.id).retriedBy ?? undefined, "the retry");
+    await service.shutdown(0);
+    expect(view(retryId)).toMatchObject({ status: "failed", startedAt: null, retriedBy: null, error: { code: "TAU_E_RUN_INTERRUPTED" } });
+    expect(service.counts()).toEqual({ queued: 0, running: 0 });
+  });
+
   it("computes exponential backoff with full jitter, capped at an hour", () => {
     expect(backoffMs(1, 10, () => 0.999)).toBe(9_990);
     expect(backoffMs(3, 10, () => 0.5)).toBe(20_000);

@@ -68,6 +68,15 @@ describe("schedules through the API", () => {
     expect(listed).toMatchObject({ schedule: "0 6 * * *", everySec: null, timezone: "UTC", nextRunAt: "2026-06-02T06:00:00.000Z", enabled: true });
   });
 
+  it("reads the file's cron expression in the file's time zone, and refuses an unknown zone at deploy", async () => {
+    await deploy("sched_berlin", OK, 'schedule: "30 7 * * *", timezone: "Europe/Berlin"');
+    const view = (await api<ScheduleView>("GET", "/api/pipelines/sched_berlin/schedule")).body;
+    // 07:30 CEST = 05:30 UTC.
+    expect(view).toMatchObject({ cron: "30 7 * * *", timezone: "Europe/Berlin", source: "meta", nextRunAt: "2026-06-02T05:30:00.000Z" });
+    const bad = await api("POST", "/api/pipelines", { source: pipelineSource("sched_mars", OK, 'schedule: "0 6 * * *", timezone: "Mars/Olympus"'), filename: "sched_mars.ts" });
+    expect([bad.status, bad.body.error.code, bad.body.error.details.field]).toEqual([422, "TAU_E_DEPLOY_META_INVALID", "timezone"]);
+  });
+
   it("sets a cron expression in a time zone, and returns to the file's schedule with reset", async () => {
     const set = await api<ScheduleView>("POST", "/api/pipelines/sched_meta/schedule", { cron: "30 7 * * *", timezone: "Europe/Berlin" });
     expect(set.status).toBe(200);

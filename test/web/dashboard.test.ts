@@ -356,7 +356,54 @@ describe("a run with 10,000 log lines", () => {
     await shot(page, "run-10k-paused");
     await page.getByRole("button", { name: "Follow new lines" }).click();
     await expect.poll(async () => (await logRows(page)).some((r) => r.text === "flood 9999")).toBe(true);
+    // Filters: by text (and step), by level.
+    await page.getByLabel("Filter").fill("flood 999");
+    await page.getByText("11 of 10,000 lines").waitFor();
+    expect((await logRows(page)).map((r) => r.text)).toEqual(["flood 999", ...Array.from({ length: 10 }, (_, i) => `flood 999${i}`)]);
+    await page.getByLabel("Filter").fill("");
+    await page.getByLabel("Level").selectOption("warn");
+    await page.getByText("0 of 10,000 lines").waitFor();
+    await page.getByLabel("Level").selectOption("debug");
+    await page.getByText("10,000 lines · following").waitFor();
     console.log(`10,000 lines: on the page ${tookMs} ms after navigating to the run (page load included); ${rendered} rows in the DOM`);
+    await page.close();
+  });
+
+  it("follows a run that writes 10,000 lines while the page is open, missing and repeating none", async () => {
+    await deploy(
+      daemon.url,
+      "web_flood_live.ts",
+      pipelineFile("web_flood_live", 'description: "10,000 lines over about 2 s"', `  for (let i = 0; i < 10000; i++) {
+    if (i % 50 === 0) ${spin(10)}
+    ctx.log("live " + i);
+  }
+  return 1;`),
+    );
+    const page = await browser.context.newPage();
+    // The longest gap between animation frames while the lines pour in: how responsive the page stayed.
+    await page.addInitScript(() => {
+      const w = window as unknown as { maxFrameGap: number };
+      w.maxFrameGap = 0;
+      let last = performance.now();
+      const tick = (now: number): void => {
+        w.maxFrameGap = Math.max(w.maxFrameGap, now - last);
+        last = now;
+        requestAnimationFrame(tick);
+      };
+      requestAnimationFrame(tick);
+    });
+    const run = await startRun(daemon.url, "web_flood_live");
+    await page.goto(`${daemon.url}/#/runs/${run.id}`);
+    await page.locator("h1 .badge.status-running").waitFor({ timeout: 10_000 });
+    await page.getByText("10,000 lines").waitFor({ timeout: 30_000 });
+    expect((await waitForRun(daemon.url, run.id)).status).toBe("succeeded");
+    await page.waitForTimeout(500);
+    expect(await page.getByText("10,000 lines").count()).toBe(1);
+    await expect.poll(async () => (await logRows(page)).at(-1)?.text).toBe("live 9999");
+    const rows = await logRows(page);
+    expect(rows.map((r) => r.text)).toEqual(rows.map((_, i) => `live ${10000 - rows.length + i}`));
+    const gap = await page.evaluate(() => (window as unknown as { maxFrameGap: number }).maxFrameGap);
+    console.log(`10,000 live lines: longest gap between frames ${Math.round(gap)} ms (page load included); ${rows.length} rows in the DOM`);
     await page.close();
   });
 });

@@ -1,8 +1,11 @@
 /**
  * The dashboard's pure parts, in Node: source highlighting split into lines, the DAG derived from
- * dependsOn, and the live connection's resume/dedupe rules driven through a stand-in for the browser's
- * WebSocket (the real browser runs the same code in dashboard.test.ts).
+ * dependsOn, the live connection's resume/dedupe rules driven through a stand-in for the browser's
+ * WebSocket (the real browser runs the same code in dashboard.test.ts), and what web/ may import.
  */
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import ts from "typescript";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { RunEvent } from "../../server/contract";
 import { deriveDag } from "../../web/src/dag-model";
@@ -158,5 +161,38 @@ describe("the live connection", () => {
     expect(a).toEqual([42]);
     expect(b).toEqual([42, 43]);
     client.close();
+  });
+});
+
+describe("the dashboard's imports", () => {
+  const WEB = join(__dirname, "..", "..", "web", "src");
+  const CONTRACT = join(__dirname, "..", "..", "server", "contract");
+  const PACKAGES = new Set(["preact", "preact/hooks", "@dagrejs/dagre", "highlight.js/lib/core", "highlight.js/lib/languages/typescript"]);
+  const files = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : /\.tsx?$/.test(e.name) ? [join(dir, e.name)] : []));
+
+  it("are its own files, its three UI packages, and only types from server/contract", () => {
+    const bad: string[] = [];
+    for (const file of files(WEB)) {
+      const sf = ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.Latest, true);
+      for (const node of sf.statements) {
+        if (!ts.isImportDeclaration(node) && !ts.isExportDeclaration(node)) continue;
+        if (!node.moduleSpecifier || !ts.isStringLiteral(node.moduleSpecifier)) continue;
+        const spec = node.moduleSpecifier.text;
+        const where = `${relative(WEB, file)}: ${spec}`;
+        if (!spec.startsWith(".")) {
+          if (!PACKAGES.has(spec)) bad.push(where);
+          continue;
+        }
+        const target = resolve(dirname(file), spec);
+        if (target === CONTRACT || target.startsWith(CONTRACT + sep)) {
+          const typeOnly = ts.isImportDeclaration(node) && node.importClause?.isTypeOnly === true;
+          if (!typeOnly) bad.push(`${where} (not "import type")`);
+        } else if (!(target === WEB || target.startsWith(WEB + sep))) {
+          bad.push(where);
+        }
+      }
+    }
+    expect(bad).toEqual([]);
   });
 });

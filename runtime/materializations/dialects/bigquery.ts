@@ -6,7 +6,7 @@
  */
 import { TauError } from "../../../server/contract";
 import type { PartitionGranularity } from "../../sdk/materializations/spec";
-import { AnsiDialect, unsupported, utcWallClock, type PartitionLayout, type TableLayout } from "../dialect";
+import { AnsiDialect, unsupported, utcDate, utcWallClock, type PartitionLayout, type TableLayout } from "../dialect";
 import { ddl, type Column, type RelationInfo, type Step } from "../plan";
 import type { Relation } from "../relation";
 
@@ -38,6 +38,17 @@ export class BigQueryDialect extends AnsiDialect {
 
   override ts(value: Date): string {
     return `TIMESTAMP '${utcWallClock(value)}+00'`;
+  }
+
+  override tsFor(value: Date, columnType: string): string {
+    switch (family(columnType)) {
+      case "date":
+        return `DATE '${utcDate(value)}'`;
+      case "datetime":
+        return `DATETIME '${utcWallClock(value)}'`;
+      default:
+        return this.ts(value);
+    }
   }
 
   protected override md5(expr: string): string {

@@ -5,7 +5,7 @@
  * type 1 and 2 (which update rows from the source) are refused rather than emulated non-atomically.
  */
 import type { PartitionGranularity } from "../../sdk/materializations/spec";
-import { AnsiDialect, S, T, unsupported, utcWallClock, type MergeInput, type PartitionLayout, type TableLayout } from "../dialect";
+import { AnsiDialect, S, T, unsupported, utcDate, utcWallClock, type MergeInput, type PartitionLayout, type TableLayout } from "../dialect";
 import { ddl, dml, type Column, type RelationInfo, type Step } from "../plan";
 import type { Relation } from "../relation";
 
@@ -43,6 +43,10 @@ export class ClickHouseDialect extends AnsiDialect {
 
   override ts(value: Date): string {
     return `toDateTime64('${utcWallClock(value)}', 3, 'UTC')`;
+  }
+
+  override tsFor(value: Date, columnType: string): string {
+    return /^(Nullable\()?Date(32)?\)?$/.test(columnType.trim()) ? `toDate('${utcDate(value)}')` : this.ts(value);
   }
 
   override nullTs(): string {

@@ -2,7 +2,7 @@
  * DuckDB: transactional DDL, MERGE INTO (1.4+), `CREATE OR REPLACE TABLE` (atomic inside the run's transaction),
  * one writer per database file (runs on one target are serialised in-process).
  */
-import { AnsiDialect, utcWallClock } from "../dialect";
+import { AnsiDialect } from "../dialect";
 import { ddl, type RelationInfo, type Step } from "../plan";
 import type { Relation } from "../relation";
 
@@ -12,10 +12,6 @@ export class DuckDbDialect extends AnsiDialect {
 
   override fold(column: string): string {
     return column.toLowerCase();
-  }
-
-  override ts(value: Date): string {
-    return `TIMESTAMP '${utcWallClock(value)}'`;
   }
 
   describe(relation: Relation): string {

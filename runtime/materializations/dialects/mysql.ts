@@ -8,7 +8,6 @@
  * took minutes. Every match is therefore made a lookup into an index on the staging table, which Tau creates:
  * the target (which has no index Tau knows of) is only ever scanned once, never probed.
  */
-import { createHash } from "node:crypto";
 import type { PartitionGranularity } from "../../sdk/materializations/spec";
 import { AnsiDialect, S, T, utcWallClock, type LockSteps, type MergeInput } from "../dialect";
 import { check, ddl, dml, type Column, type RelationInfo, type Step } from "../plan";
@@ -18,9 +17,6 @@ import { displayName, type Relation } from "../relation";
 const INDEX_KEY_BYTES = 3072;
 const INDEX_PREFIX_CHARS = 100;
 const INDEX_MAX_COLUMNS = 16;
-
-/** Seconds a run waits for another run on the same target before failing with TAU_E_MATERIALIZE_LOCKED. */
-export const MYSQL_LOCK_WAIT_SECONDS = 600;
 
 const FORMATS: Record<PartitionGranularity, string> = {
   hour: "%Y-%m-%d %H:00:00",
@@ -33,7 +29,6 @@ export class MysqlDialect extends AnsiDialect {
   readonly name = "mysql" as const;
   override readonly transactionalDdl: boolean = false;
   override readonly transaction = { begin: "START TRANSACTION", commit: "COMMIT", rollback: "ROLLBACK" };
-  override readonly hasServerLock: boolean = true;
   protected override readonly timestampType: string = "DATETIME(6)";
   protected override readonly textType: string = "CHAR";
 
@@ -81,20 +76,20 @@ export class MysqlDialect extends AnsiDialect {
     );
   }
 
-  override lock(target: Relation): LockSteps {
-    // Lock names are at most 64 characters; long targets are hashed (the prefix keeps them readable in
-    // performance_schema.metadata_locks).
-    const full = `tau_mat:${displayName(target)}`;
-    const name = full.length <= 64 ? full : `tau_mat:${createHash("sha256").update(full).digest("hex").slice(0, 48)}`;
+  override lock(target: Relation, waitSeconds: number): LockSteps {
+    // One name per table whether the config wrote `db.t` or `t` (the session's database is filled in). Lock
+    // names are at most 64 characters: longer ones are hashed.
+    const qualified = `CONCAT('tau_mat:', ${target.schema === null ? "DATABASE()" : this.str(target.schema)}, '.', ${this.str(target.name)})`;
+    const name = `IF(CHAR_LENGTH(${qualified}) <= 64, ${qualified}, CONCAT('tau_mat:', LEFT(SHA2(${qualified}, 256), 48)))`;
     return {
       acquire: [
-        check(`SELECT acquired FROM (SELECT GET_LOCK(${this.str(name)}, ${MYSQL_LOCK_WAIT_SECONDS}) AS acquired) AS l WHERE NOT (acquired <=> 1)`, {
+        check(`SELECT acquired FROM (SELECT GET_LOCK(${name}, ${Math.max(0, Math.round(waitSeconds))}) AS acquired) AS l WHERE NOT (acquired <=> 1)`, {
           code: "TAU_E_MATERIALIZE_LOCKED",
-          message: `Another run held ${displayName(target)} for more than ${MYSQL_LOCK_WAIT_SECONDS} s.`,
+          message: `Another run held ${displayName(target)} for more than ${waitSeconds} s.`,
           detailsKey: "lock",
         }),
       ],
-      release: [{ sql: `SELECT RELEASE_LOCK(${this.str(name)}) AS released`, kind: "query" }],
+      release: [{ sql: `SELECT RELEASE_LOCK(${name}) AS released`, kind: "query" }],
     };
   }
 

@@ -12,11 +12,10 @@ import { PostgresDialect } from "./postgres";
 
 export class RedshiftDialect extends PostgresDialect {
   override readonly name = "redshift" as const;
-  override readonly hasServerLock: boolean = false;
   override readonly lockNeedsTarget: boolean = true;
   protected override readonly textType: string = "VARCHAR(65535)";
 
-  override lock(target: Relation): LockSteps {
+  override lock(target: Relation, _waitSeconds: number): LockSteps {
     // LOCK fails on a missing table: the runner takes it only when the target exists (lockNeedsTarget).
     return { acquire: [ddl(`LOCK TABLE ${this.rel(target)}`)], release: [] };
   }

@@ -66,7 +66,8 @@ function HistorySvg({ points, W }: { points: RunPoint[]; W: number }) {
           const top = r.durationMs === null ? y(0) - 2 : Math.min(y(r.durationMs), y(0) - 2);
           const label = `Run ${r.id}, ${r.status}, ${duration(r.durationMs)}, rows out ${count(r.rowsOut)}, queued ${utc(r.queuedAt)}`;
           return (
-            <a key={r.id} href={href.run(r.id)} aria-label={label}>
+            // Out of the tab order: the runs table under the chart holds the same links, a stop per bar would bury it.
+            <a key={r.id} href={href.run(r.id)} aria-label={label} tabindex={-1}>
               <title>{label}</title>
               <rect class={`bar status-fill-${r.status}`} x={PAD.l + offset + i * slot + slot * 0.15} y={top} width={slot * 0.7} height={y(0) - top} />
             </a>

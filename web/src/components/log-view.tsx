@@ -3,7 +3,7 @@
  * so a run with 10,000+ lines scrolls as smoothly as one with ten. It follows new lines while the reader
  * is at the bottom; scrolling up pauses that (and says so), scrolling back down or "Follow" resumes it.
  */
-import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { LogLine } from "../../../server/contract";
 import { clockTime } from "../format";
 
@@ -11,6 +11,7 @@ export const ROW_HEIGHT = 20;
 const OVERSCAN = 20;
 /** How close to the bottom (px) still counts as "at the bottom". */
 const STICKY_PX = 4;
+const LEVELS = ["debug", "info", "warn", "error"] as const;
 
 export interface LogViewProps {
   /** The lines, oldest first. The array may be mutated in place (appended to); `version` changes then. */
@@ -21,11 +22,23 @@ export interface LogViewProps {
   errorStep?: string | null;
 }
 
-export function LogView({ lines, version, height: maxHeight = 360, errorStep }: LogViewProps) {
+export function LogView({ lines: all, version, height: maxHeight = 360, errorStep }: LogViewProps) {
   const box = useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
   const [follow, setFollow] = useState(true);
+  const [minLevel, setMinLevel] = useState<(typeof LEVELS)[number]>("debug");
+  const [query, setQuery] = useState("");
   const programmatic = useRef(false);
+  // Filtering 10,000 lines takes about a millisecond: redo it whenever lines arrive.
+  const filtered = minLevel !== "debug" || query.trim() !== "";
+  const lines = useMemo(() => {
+    if (!filtered) return all;
+    const floor = LEVELS.indexOf(minLevel);
+    const q = query.trim().toLowerCase();
+    return all.filter(
+      (l) => LEVELS.indexOf(l.level) >= floor && (q === "" || l.message.toLowerCase().includes(q) || (l.step ?? "").toLowerCase().includes(q)),
+    );
+  }, [all, version, all.length, minLevel, query, filtered]);
   const total = lines.length;
   // A short log takes only the room it needs; a long one scrolls inside `maxHeight`.
   const height = Math.min(maxHeight, Math.max(3, total) * ROW_HEIGHT + 2);
@@ -94,8 +107,24 @@ export function LogView({ lines, version, height: maxHeight = 360, errorStep }: 
     <div class="log-view">
       <div class="log-toolbar">
         <span aria-live="polite" class="muted">
-          {total.toLocaleString("en-US")} {total === 1 ? "line" : "lines"}
+          {filtered ? `${total.toLocaleString("en-US")} of ` : ""}
+          {all.length.toLocaleString("en-US")} {all.length === 1 ? "line" : "lines"}
           {follow ? " · following new lines" : " · paused (scrolled up)"}
+        </span>
+        <span class="log-filters">
+          <label>
+            Level
+            <select value={minLevel} onChange={(e) => setMinLevel(e.currentTarget.value as (typeof LEVELS)[number])}>
+              <option value="debug">all</option>
+              <option value="info">info and above</option>
+              <option value="warn">warn and above</option>
+              <option value="error">error</option>
+            </select>
+          </label>
+          <label>
+            Filter
+            <input type="search" value={query} onInput={(e) => setQuery(e.currentTarget.value)} placeholder="text or step" />
+          </label>
         </span>
         {!follow && (
           <button type="button" onClick={resume}>

@@ -7,7 +7,7 @@
  * run events reload the RunView (debounced) for the Gantt and the result.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
-import { TERMINAL_RUN_STATUSES, type LogLine, type RunEvent } from "../../../server/contract";
+import type { LogLine, RunEvent, RunStatus } from "../../../server/contract";
 import { api, ApiError, type ErrorBody } from "../api";
 import { ErrorBox, Loading } from "../components/error-box";
 import { Gantt } from "../components/gantt";
@@ -18,6 +18,9 @@ import { duration, utc } from "../format";
 import { useLoad, useTick } from "../hooks";
 import { live } from "../live";
 import { href } from "../router";
+
+/** The contract's TERMINAL_RUN_STATUSES, kept here so the bundle takes only types from server/contract. */
+const FINAL: ReadonlySet<RunStatus> = new Set<RunStatus>(["succeeded", "failed", "skipped", "cancelled"]);
 
 function logLine(e: RunEvent): LogLine {
   return { seq: e.seq, ts: e.ts, level: e.level ?? "info", step: e.step, message: e.message ?? "", fields: e.data };
@@ -97,7 +100,7 @@ export function RunPage({ id }: { id: string }) {
   }, [id]);
 
   const r = run.data;
-  const running = r !== undefined && !TERMINAL_RUN_STATUSES.includes(r.status);
+  const running = r !== undefined && !FINAL.has(r.status);
   const now = useTick(250, running);
   const error = r?.error ?? null;
   const code = useLoad(

@@ -33,7 +33,7 @@ ORDER BY a.attnum;
 ALTER TABLE "analytics"."orders" DROP COLUMN "email";
 
 DELETE FROM "analytics"."orders"
-WHERE EXISTS (SELECT 1 FROM "analytics"."orders__tau_stage_48981c5f" AS tau_s WHERE ("analytics"."orders"."kind" = tau_s."kind" OR ("analytics"."orders"."kind" IS NULL AND tau_s."kind" IS NULL)));
+WHERE EXISTS (SELECT 1 FROM "analytics"."orders__tau_stage_48981c5f" AS tau_s WHERE CASE WHEN "analytics"."orders"."kind" IS NULL THEN '~,' ELSE (CAST(LENGTH(CAST("analytics"."orders"."kind" AS VARCHAR(65535))) AS VARCHAR(65535)) || ':' || CAST("analytics"."orders"."kind" AS VARCHAR(65535)) || ',') END = CASE WHEN tau_s."kind" IS NULL THEN '~,' ELSE (CAST(LENGTH(CAST(tau_s."kind" AS VARCHAR(65535))) AS VARCHAR(65535)) || ':' || CAST(tau_s."kind" AS VARCHAR(65535)) || ',') END);
 
 INSERT INTO "analytics"."orders" ("id", "customer_id", "kind", "amount", "updated_at")
 SELECT tau_s."id", tau_s."customer_id", tau_s."kind", tau_s."amount", tau_s."updated_at"

@@ -40,7 +40,7 @@ LIMIT 5;
 ALTER TABLE "analytics"."orders" ADD COLUMN "email" character varying(256);
 
 DELETE FROM "analytics"."orders"
-WHERE EXISTS (SELECT 1 FROM "analytics"."orders__tau_stage_48981c5f" AS tau_s WHERE ("analytics"."orders"."id" = tau_s."id" OR ("analytics"."orders"."id" IS NULL AND tau_s."id" IS NULL)));
+WHERE EXISTS (SELECT 1 FROM "analytics"."orders__tau_stage_48981c5f" AS tau_s WHERE CASE WHEN "analytics"."orders"."id" IS NULL THEN '~,' ELSE (CAST(LENGTH(CAST("analytics"."orders"."id" AS VARCHAR(65535))) AS VARCHAR(65535)) || ':' || CAST("analytics"."orders"."id" AS VARCHAR(65535)) || ',') END = CASE WHEN tau_s."id" IS NULL THEN '~,' ELSE (CAST(LENGTH(CAST(tau_s."id" AS VARCHAR(65535))) AS VARCHAR(65535)) || ':' || CAST(tau_s."id" AS VARCHAR(65535)) || ',') END);
 
 INSERT INTO "analytics"."orders" ("id", "customer_id", "kind", "amount", "updated_at", "email")
 SELECT tau_s."id", tau_s."customer_id", tau_s."kind", tau_s."amount", tau_s."updated_at", tau_s."email"

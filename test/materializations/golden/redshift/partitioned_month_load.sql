@@ -31,7 +31,7 @@ WHERE n.nspname = 'analytics' AND c.relname = 'events__tau_stage_5816d300' AND c
 ORDER BY a.attnum;
 
 DELETE FROM "analytics"."events"
-WHERE EXISTS (SELECT 1 FROM "analytics"."events__tau_stage_5816d300" AS tau_s WHERE (DATE_TRUNC('month', "analytics"."events"."updated_at") = DATE_TRUNC('month', tau_s."updated_at") OR (DATE_TRUNC('month', "analytics"."events"."updated_at") IS NULL AND DATE_TRUNC('month', tau_s."updated_at") IS NULL)));
+WHERE EXISTS (SELECT 1 FROM "analytics"."events__tau_stage_5816d300" AS tau_s WHERE CASE WHEN DATE_TRUNC('month', "analytics"."events"."updated_at") IS NULL THEN '~,' ELSE (CAST(LENGTH(CAST(DATE_TRUNC('month', "analytics"."events"."updated_at") AS VARCHAR(65535))) AS VARCHAR(65535)) || ':' || CAST(DATE_TRUNC('month', "analytics"."events"."updated_at") AS VARCHAR(65535)) || ',') END = CASE WHEN DATE_TRUNC('month', tau_s."updated_at") IS NULL THEN '~,' ELSE (CAST(LENGTH(CAST(DATE_TRUNC('month', tau_s."updated_at") AS VARCHAR(65535))) AS VARCHAR(65535)) || ':' || CAST(DATE_TRUNC('month', tau_s."updated_at") AS VARCHAR(65535)) || ',') END);
 
 INSERT INTO "analytics"."events" ("id", "customer_id", "kind", "amount", "updated_at")
 SELECT tau_s."id", tau_s."customer_id", tau_s."kind", tau_s."amount", tau_s."updated_at"
