@@ -1,3 +1,4 @@
+import { parseIp } from "./egress";
 import type { Policy, PolicyLimits } from "./policy";
 
 /** Why an operation was refused; the sandbox turns this into TAU_E_POLICY_DENIED. */
@@ -47,19 +48,38 @@ export function validatePolicy(value: unknown): string[] {
   }
   stringList("secrets");
   if (typeof p.duckdbAnyPath !== "boolean") problems.push("duckdbAnyPath must be a boolean");
+  for (const key of Object.keys(p)) if (!POLICY_KEYS.includes(key)) problems.push(`${key} is not a policy field (allowed: ${POLICY_KEYS.join(", ")})`);
+  if (Array.isArray(p.egress)) {
+    for (const rule of p.egress as Array<Record<string, unknown>>) {
+      if (rule && typeof rule.cidr === "string" && !validCidr(rule.cidr)) problems.push(`egress cidr '${rule.cidr}' is not an address/prefix`);
+    }
+  }
   const limits = p.limits as Record<string, unknown> | undefined;
-  if (!limits || typeof limits !== "object") {
+  if (!limits || typeof limits !== "object" || Array.isArray(limits)) {
     problems.push("limits must be an object");
   } else {
     for (const key of Object.keys(LIMIT_KEYS)) {
       const v = limits[key];
       if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) problems.push(`limits.${key} must be a positive number`);
+      else if (key === "concurrentRuns" && !Number.isInteger(v)) problems.push("limits.concurrentRuns must be an integer");
     }
+    for (const key of Object.keys(limits)) if (!(key in LIMIT_KEYS)) problems.push(`limits.${key} is not a limit`);
   }
   return problems;
 }
 
-const LIMIT_KEYS: Record<keyof PolicyLimits, true> = {
+const POLICY_KEYS = ["connectors", "egress", "secrets", "duckdbAnyPath", "limits"];
+
+function validCidr(text: string): boolean {
+  const slash = text.indexOf("/");
+  const address = parseIp(slash < 0 ? text : text.slice(0, slash));
+  if (address === null) return false;
+  if (slash < 0) return true;
+  const bits = Number(text.slice(slash + 1));
+  return /^\d{1,3}$/.test(text.slice(slash + 1)) && bits <= address.length * 8;
+}
+
+export const LIMIT_KEYS: Record<keyof PolicyLimits, true> = {
   memoryMb: true,
   wallSec: true,
   maxWallSec: true,
@@ -70,6 +90,7 @@ const LIMIT_KEYS: Record<keyof PolicyLimits, true> = {
   bridgeBytes: true,
   jsonDepth: true,
   extractRows: true,
+  concurrentRuns: true,
 };
 
 function isEgressRule(value: unknown): boolean {

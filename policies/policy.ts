@@ -23,6 +23,8 @@ export interface PolicyLimits {
   jsonDepth: number;
   /** Rows one extract may return into the isolate. */
   extractRows: number;
+  /** Runs of the tenant executing at once (more wait in the queue); the daemon-wide limits still apply. */
+  concurrentRuns: number;
 }
 
 /**
@@ -62,6 +64,7 @@ export const DEFAULT_LIMITS: PolicyLimits = {
   bridgeBytes: 64 * 1024 * 1024,
   jsonDepth: 64,
   extractRows: 1_000_000,
+  concurrentRuns: 64,
 };
 
 /** Local mode: the user's own machine, so everything is allowed; the limits still hold. */
@@ -79,5 +82,5 @@ export const HOSTED_DEFAULT_POLICY: Policy = {
   egress: [],
   secrets: [],
   duckdbAnyPath: false,
-  limits: { ...DEFAULT_LIMITS, memoryMb: 128, wallSec: 900, maxWallSec: 3600, cpuSec: 300 },
+  limits: { ...DEFAULT_LIMITS, memoryMb: 128, wallSec: 900, maxWallSec: 3600, cpuSec: 300, concurrentRuns: 4 },
 };

@@ -3,8 +3,11 @@
  * This is the only place that reads TAU_* variables (the daemon itself is handed CompiledDaemonOptions).
  */
 import { homedir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
+import { compileTokenConfig, isTenantId } from "./auth";
 import { TauError } from "./contract";
+import { SecretCipher } from "./secrets";
 
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
 
@@ -32,15 +35,32 @@ export interface DaemonOptions {
   maxSourceBytes?: number;
   /** Bytes a WebSocket client may fall behind before it is disconnected. Default 8 MiB (TAU_WS_MAX_BUFFERED_BYTES). */
   wsMaxBufferedBytes?: number;
+  /** "local" (one user, no auth on loopback) or "hosted" (JWT bearer tokens, tenants). Default local (TAU_MODE). */
+  mode?: "local" | "hosted";
+  /** Hosted: the tenant whose admins are platform admins (create tenants, issue any tenant's tokens). Default "admin" (TAU_ADMIN_TENANT). */
+  adminTenant?: string;
+  /** Hosted: HS256, RS256 or ES256. Default HS256 (TAU_JWT_ALG). */
+  jwtAlg?: string;
+  /** Hosted, HS256: the shared secret, at least 32 bytes (TAU_JWT_SECRET; environment only). */
+  jwtSecret?: string | null;
+  /** Hosted, RS256/ES256: the PEM public key, or a path to it (TAU_JWT_PUBLIC_KEY; environment only). */
+  jwtPublicKey?: string | null;
+  /** Hosted, RS256/ES256: the PEM private key or a path to it; needed only to issue tokens (TAU_JWT_PRIVATE_KEY; environment only). */
+  jwtPrivateKey?: string | null;
+  /** Hosted: 32 bytes (hex or base64) encrypting stored secrets (TAU_SECRET_KEY; environment only). */
+  secretKey?: string | null;
 }
 
-export type CompiledDaemonOptions = Required<DaemonOptions>;
+/** Keys that are never given on the command line (it shows in `ps`): environment or programmatic only. */
+type KeyOptions = "jwtSecret" | "jwtPublicKey" | "jwtPrivateKey" | "secretKey";
+
+export type CompiledDaemonOptions = Required<Omit<DaemonOptions, KeyOptions>> & { [K in KeyOptions]: string | null };
 
 interface OptionSpec {
   key: keyof DaemonOptions;
   flag: string;
   env: string;
-  kind: "string" | "int" | "level";
+  kind: "string" | "int" | "level" | "mode" | "key";
   min?: number;
   max?: number;
 }
@@ -57,6 +77,14 @@ const SPECS: OptionSpec[] = [
   { key: "logLevel", flag: "--log-level", env: "TAU_LOG_LEVEL", kind: "level" },
   { key: "maxSourceBytes", flag: "--max-source-bytes", env: "TAU_MAX_SOURCE_BYTES", kind: "int", min: 1, max: 64 * 1024 * 1024 },
   { key: "wsMaxBufferedBytes", flag: "--ws-max-buffered-bytes", env: "TAU_WS_MAX_BUFFERED_BYTES", kind: "int", min: 1024, max: 1024 ** 3 },
+  { key: "mode", flag: "--mode", env: "TAU_MODE", kind: "mode" },
+  { key: "adminTenant", flag: "--admin-tenant", env: "TAU_ADMIN_TENANT", kind: "string" },
+  { key: "jwtAlg", flag: "--jwt-alg", env: "TAU_JWT_ALG", kind: "string" },
+  // Keys: environment only (flag "" = none).
+  { key: "jwtSecret", flag: "", env: "TAU_JWT_SECRET", kind: "key" },
+  { key: "jwtPublicKey", flag: "", env: "TAU_JWT_PUBLIC_KEY", kind: "key" },
+  { key: "jwtPrivateKey", flag: "", env: "TAU_JWT_PRIVATE_KEY", kind: "key" },
+  { key: "secretKey", flag: "", env: "TAU_SECRET_KEY", kind: "key" },
 ];
 
 const LEVELS: readonly LogLevel[] = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
@@ -64,8 +92,15 @@ const LEVELS: readonly LogLevel[] = ["trace", "debug", "info", "warn", "error", 
 export const DAEMON_USAGE = `Usage: taud [options]
 
 Options (each also read from its environment variable):
-${SPECS.map((s) => `  ${`${s.flag} ${s.kind === "string" ? "VALUE" : s.kind === "level" ? "LEVEL" : "N"}`.padEnd(32)} ${s.env}`).join("\n")}
+${SPECS.filter((s) => s.flag !== "")
+  .map((s) => `  ${`${s.flag} ${s.kind === "string" ? "VALUE" : s.kind === "level" ? "LEVEL" : s.kind === "mode" ? "local|hosted" : "N"}`.padEnd(32)} ${s.env}`)
+  .join("\n")}
   --help                           print this help
+
+Hosted mode (--mode hosted) reads its keys from the environment only: TAU_JWT_SECRET (HS256) or
+TAU_JWT_PUBLIC_KEY [+ TAU_JWT_PRIVATE_KEY] (RS256/ES256), and TAU_SECRET_KEY. See docs/hosted.md.
+
+  taud token --tenant T --role R [--ttl 1h]   print a token signed with the configured key (bootstrap)
 
 Prints {"event":"listening","url":…,"pid":…,"home":…} on stdout when ready; logs JSON lines on stderr.
 `;
@@ -91,6 +126,22 @@ export function compileDaemonOptions(
     if (value !== undefined) parseValue(spec, String(value), spec.flag);
   }
 
+  const mode = merged.mode ?? "local";
+  const adminTenant = merged.adminTenant ?? "admin";
+  if (!isTenantId(adminTenant)) throw invalid("TAU_ADMIN_TENANT", "TAU_ADMIN_TENANT must be a tenant id: lowercase letters, digits, '_' or '-', starting with a letter.");
+  const keys = {
+    jwtAlg: merged.jwtAlg ?? "HS256",
+    jwtSecret: merged.jwtSecret ?? null,
+    jwtPublicKey: pemOrFile(merged.jwtPublicKey, "TAU_JWT_PUBLIC_KEY"),
+    jwtPrivateKey: pemOrFile(merged.jwtPrivateKey, "TAU_JWT_PRIVATE_KEY"),
+    secretKey: merged.secretKey ?? null,
+  };
+  if (mode === "hosted") {
+    // Hosted mode always has auth: without a verify key and a secret key it does not start.
+    compileTokenConfig({ algorithm: keys.jwtAlg, secret: keys.jwtSecret ?? undefined, publicKey: keys.jwtPublicKey ?? undefined });
+    SecretCipher.fromKey(keys.secretKey ?? undefined);
+  }
+
   const executors = merged.executors ?? 2;
   const concurrency = merged.concurrency ?? 2 * executors;
   const home = merged.home ?? join(homedir(), ".tau");
@@ -106,7 +157,22 @@ export function compileDaemonOptions(
     logLevel: merged.logLevel ?? "info",
     maxSourceBytes: merged.maxSourceBytes ?? 1024 * 1024,
     wsMaxBufferedBytes: merged.wsMaxBufferedBytes ?? 8 * 1024 * 1024,
+    mode,
+    adminTenant,
+    ...keys,
   };
+}
+
+/** A PEM key given inline, or the path of a file holding one. */
+function pemOrFile(value: string | null | undefined, option: string): string | null {
+  if (value === undefined || value === null || value === "") return null;
+  if (value.includes("-----BEGIN")) return value;
+  if (!existsSync(value)) throw invalid(option, `${option} must hold a PEM key or the path of a file holding one.`);
+  try {
+    return readFileSync(value, "utf8");
+  } catch (err) {
+    throw invalid(option, `${option}: cannot read ${value}: ${(err as Error).message}`);
+  }
 }
 
 function parseFlags(argv: readonly string[]): Record<string, unknown> {
@@ -115,7 +181,7 @@ function parseFlags(argv: readonly string[]): Record<string, unknown> {
     const arg = argv[i]!;
     const eq = arg.indexOf("=");
     const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    const spec = SPECS.find((s) => s.flag === flag);
+    const spec = SPECS.find((s) => s.flag !== "" && s.flag === flag);
     if (!spec) throw invalid(arg, `Unknown option '${arg}'.`);
     const raw = eq > 0 ? arg.slice(eq + 1) : argv[++i];
     if (raw === undefined) throw invalid(flag, `Option ${flag} needs a value.`);
@@ -127,6 +193,11 @@ function parseFlags(argv: readonly string[]): Record<string, unknown> {
 function parseValue(spec: OptionSpec, raw: string, option: string): string | number {
   if (spec.kind === "string") {
     if (raw.trim() === "") throw invalid(option, `${option} must not be empty.`);
+    return raw;
+  }
+  if (spec.kind === "key") return raw;
+  if (spec.kind === "mode") {
+    if (raw !== "local" && raw !== "hosted") throw invalid(option, `${option} must be local or hosted.`);
     return raw;
   }
   if (spec.kind === "level") {

@@ -343,6 +343,15 @@ export abstract class AnsiDialect implements SqlDialect {
     ];
   }
 
+  /**
+   * For engines whose UPDATE/DELETE take no alias (Redshift, Snowflake): the target's columns, written
+   * `tau_t."c"` by the planners, qualified by the table's name instead. Only our own alias prefix matches:
+   * column names are always quoted, so `tau_t.` cannot occur inside one.
+   */
+  protected unaliasTarget(sql: string, target: Relation): string {
+    return sql.split(`${T}.`).join(`${this.rel(target)}.`);
+  }
+
   updateFrom(target: Relation, staging: Relation, on: string, set: readonly [string, string][]): string {
     return (
       `UPDATE ${this.rel(target)} AS ${T}\nSET ${set.map(([c, e]) => `${this.quote(c)} = ${e}`).join(", ")}\n` +

@@ -68,7 +68,7 @@ export async function materialize(spec: MaterializationSpec, session: SqlSession
       releaseSteps = lock.release;
       for (const s of lock.acquire) await run.step(s);
     }
-    for (const hook of spec.preHook) await run.step({ sql: hook, kind: "ddl" });
+    for (const hook of spec.preHook ?? []) await run.step({ sql: hook, kind: "ddl" });
     targetInfo = await run.describe(target);
 
     const base = { spec, dialect, target, targetInfo, now: opts.now, runId: opts.runId };
@@ -83,7 +83,7 @@ export async function materialize(spec: MaterializationSpec, session: SqlSession
     for (const s of planner.plan({ ...base, staging, stagingColumns })) await run.step(s);
     if (staging) await run.step({ sql: dialect.dropTable(staging), kind: "ddl" });
     staging = null;
-    for (const hook of spec.postHook) await run.step({ sql: hook, kind: "ddl" });
+    for (const hook of spec.postHook ?? []) await run.step({ sql: hook, kind: "ddl" });
     await run.commitDml();
     if (txn) await run.raw(txn.commit);
   } catch (err) {

@@ -80,6 +80,12 @@ export const ERRORS = {
   TAU_E_AUTH_CONFIG: spec(500, "The instance's token configuration cannot do this.", "An operator must set the option named in details.option (e.g. TAU_JWT_PRIVATE_KEY to issue RS256/ES256 tokens)."),
   TAU_E_FORBIDDEN: spec(403, "The token's role does not allow this.", "details.needed names the role required; ask an admin for a token with that role."),
   TAU_E_SECRET_UNREADABLE: spec(500, "A stored secret cannot be decrypted.", "It was written under another TAU_SECRET_KEY or altered in the database; set the secret again with `tau secrets set NAME`."),
+  TAU_E_HOSTED_ONLY: spec(409, "This needs a hosted instance.", "Tenants and tokens exist only in hosted mode: start taud with --mode hosted (docs/hosted.md), or leave them out locally."),
+  TAU_E_TENANT_EXISTS: spec(409, "A tenant with that id exists already.", "Pick another id, or use the existing tenant (`tau tenants list`)."),
+  TAU_E_TENANT_NOT_FOUND: spec(404, "No tenant with that id.", "Create it first (`tau tenants create NAME`, platform admin), or check `tau tenants list`."),
+  TAU_E_POLICY_INVALID: spec(400, "The policy document is invalid.", "details.problems lists what is wrong; the JSON Schema is in docs/policies.md (start from `tau policy get`)."),
+  TAU_E_SECRET_NOT_STORED: spec(404, "No stored secret with that name.", "`tau secrets list` shows the names stored for your tenant."),
+  TAU_E_SECRETS_DISABLED: spec(409, "This daemon cannot store secrets.", "Start taud with TAU_SECRET_KEY (32 random bytes, e.g. `openssl rand -base64 32`) to store secrets; locally, ctx.secret also reads taud's environment."),
 
   // ── connectors ───────────────────────────────────────────────────────────────────────────────────
   TAU_E_CONNECTOR_ARGS_INVALID: spec(200, "Invalid arguments to a connector call.", "Check the call against the connector's documentation in docs/sdk.md."),

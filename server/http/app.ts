@@ -4,6 +4,7 @@
 import websocket from "@fastify/websocket";
 import fastify, { LogController, type FastifyInstance } from "fastify";
 import type { LogLevel } from "../options";
+import { installAuth, type AuthOptions } from "./auth";
 import type { ApiContext } from "./context";
 import { installErrorHandlers } from "./errors";
 import { RouteCatalog } from "./openapi";
@@ -20,6 +21,8 @@ export interface AppOptions {
   logLevel: LogLevel;
   /** Largest request body in bytes. */
   bodyLimit: number;
+  /** Default: local mode (no auth). */
+  auth?: AuthOptions;
 }
 
 /** Incoming WebSocket messages are small control messages. */
@@ -40,11 +43,8 @@ export function createApp(options: AppOptions): FastifyInstance {
 
 export async function registerApi(app: FastifyInstance, ctx: ApiContext, options: AppOptions): Promise<void> {
   installErrorHandlers(app, options.bodyLimit);
-  // Local mode: every request acts for the "local" tenant (hosted mode derives it from the bearer token).
-  app.decorateRequest("tenantId", "");
-  app.addHook("onRequest", async (request) => {
-    request.tenantId = "local";
-  });
+  // Who each request acts for, and the access every route declares (auth.ts): before any route exists.
+  installAuth(app, options.auth ?? { mode: "local", tokens: null, tenantExists: () => true });
   // The dashboard's static files, before the catalog: they are not API routes.
   await webRoutes(app);
   const catalog = new RouteCatalog();

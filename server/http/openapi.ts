@@ -25,6 +25,8 @@ interface RecordedRoute {
   method: string;
   url: string;
   schema: RouteSchema;
+  /** The route's declared access (server/http/auth.ts), published as `x-tau-access`. */
+  access: string | undefined;
 }
 
 /** Records routes as they are registered; install before registering any route. */
@@ -35,7 +37,8 @@ export class RouteCatalog {
     app.addHook("onRoute", (route: RouteOptions) => {
       for (const method of [route.method].flat()) {
         if (method === "HEAD" || method === "OPTIONS") continue;
-        this.routes.push({ method: method.toLowerCase(), url: route.url, schema: (route.schema ?? {}) as RouteSchema });
+        const access = (route.config as { access?: string } | undefined)?.access;
+        this.routes.push({ method: method.toLowerCase(), url: route.url, schema: (route.schema ?? {}) as RouteSchema, access });
       }
     });
   }
@@ -45,7 +48,7 @@ export class RouteCatalog {
     const sorted = [...this.routes].sort((a, b) => a.url.localeCompare(b.url) || a.method.localeCompare(b.method));
     for (const route of sorted) {
       const path = route.url.replace(/:([A-Za-z0-9_]+)/g, "{$1}");
-      (paths[path] ??= {})[route.method] = operation(route.schema);
+      (paths[path] ??= {})[route.method] = { ...operation(route.schema), ...(route.access ? { "x-tau-access": route.access } : {}) };
     }
     const components: Record<string, unknown> = {};
     for (const name of Object.keys(COMPONENTS).sort()) components[name] = refs(COMPONENTS[name], COMPONENTS[name]);

@@ -154,8 +154,8 @@ export class Scheduler {
     await Promise.all([...this.inFlight]);
   }
 
-  /** Pops and fires everything due. Public for benchmarks; the timer calls it. */
-  tick(): void {
+  /** The timer's callback: pops everything due, plans each one's next fire, re-arms, then fires them. */
+  private tick(): void {
     this.cancelTimer = null;
     this.armedAt = null;
     if (!this.running) return;

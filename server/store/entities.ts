@@ -9,6 +9,7 @@
 import { EntitySchema } from "@mikro-orm/core";
 import type { LogLevel, RunError, RunEventKind, RunStatus, RunTrigger, StepStatus, ErrorCode } from "../contract";
 import type { PipelineMeta } from "../../sandbox/types";
+import { TenantPolicyEntity, TenantSecretEntity } from "./tenant-entities";
 
 export interface TenantRow {
   id: string;
@@ -310,4 +311,4 @@ export const GraphRunEntity = new EntitySchema<GraphRunRow>({
   },
 });
 
-export const ENTITIES = [TenantEntity, PipelineEntity, PipelineVersionEntity, RunEntity, StepEntity, EventEntity, GraphRunEntity];
+export const ENTITIES = [TenantEntity, PipelineEntity, PipelineVersionEntity, RunEntity, StepEntity, EventEntity, GraphRunEntity, TenantPolicyEntity, TenantSecretEntity];

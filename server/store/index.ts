@@ -11,6 +11,7 @@ import { PipelineRepository } from "./pipelines";
 import { RunLedger } from "./run-ledger";
 import { RunRepository } from "./runs";
 import { ScheduleRepository } from "./schedules";
+import { SecretRepository, TenantRepository } from "./tenants";
 
 export type { TenantEvent, EventFilter } from "./events";
 export type { PipelineRow, PipelineVersionRow, RunRow, StepRow } from "./entities";
@@ -24,6 +25,8 @@ export type { ScheduleRecord, ScheduleSave, ScheduleChange } from "./schedules";
 export type { GraphNodeRecord, GraphRunMember } from "./graph-runs";
 export { effectiveSchedule, effectiveDependsOn, DEFAULT_CATCH_UP } from "./schedules";
 export { iso, isoOrNull } from "./time";
+export type { SecretInfo } from "./tenants";
+export type { TenantRow } from "./entities";
 
 export interface StoreOptions {
   /** The daemon's home; the database is `<home>/tau.db`. */
@@ -40,6 +43,8 @@ export class Store {
   readonly ledger: RunLedger;
   readonly schedules: ScheduleRepository;
   readonly graph: GraphRepository;
+  readonly tenants: TenantRepository;
+  readonly secrets: SecretRepository;
 
   private constructor(private readonly db: Database, onEvents: (events: TenantEvent[]) => void) {
     this.pipelines = new PipelineRepository(db);
@@ -49,6 +54,8 @@ export class Store {
     this.ledger = new RunLedger(db, onEvents);
     this.schedules = new ScheduleRepository(db);
     this.graph = new GraphRepository(db);
+    this.tenants = new TenantRepository(db);
+    this.secrets = new SecretRepository(db);
   }
 
   static async open(options: StoreOptions): Promise<Store> {

@@ -212,3 +212,17 @@ describe("graph runs", () => {
     expect(status).toMatchObject({ dag_bad: "failed", dag_after_bad: "skipped", dag_top: "succeeded" });
   });
 });
+
+describe("rollback and the graph", () => {
+  it("refuses a rollback whose dependencies would close a cycle, and leaves the current version", async () => {
+    // dag_top v2 depends on nothing; then dag_src_a is made to depend on dag_top.
+    expect((await deploy("dag_top", "  return { ok: 3 };")).status).toBe(201);
+    const current = (await api("GET", "/api/pipelines/dag_top")).body.currentVersion as number;
+    expect((await api("POST", "/api/pipelines/dag_src_a/depends", { dependsOn: ["dag_top"] })).status).toBe(200);
+    // Version 1 depended on dag_mid, which depends on dag_src_a: rolling back would close the cycle.
+    const res = await api("POST", "/api/pipelines/dag_top/rollback", { to: 1 });
+    expect(res.status).toBe(422);
+    expect(res.body.error).toMatchObject({ code: "TAU_E_DAG_CYCLE", details: { cycle: ["dag_top", "dag_mid", "dag_src_a", "dag_top"] } });
+    expect((await api("GET", "/api/pipelines/dag_top")).body.currentVersion).toBe(current);
+  });
+});

@@ -17,6 +17,13 @@ describe("taud options", () => {
       logLevel: "info",
       maxSourceBytes: 1024 * 1024,
       wsMaxBufferedBytes: 8 * 1024 * 1024,
+      mode: "local",
+      adminTenant: "admin",
+      jwtAlg: "HS256",
+      jwtSecret: null,
+      jwtPublicKey: null,
+      jwtPrivateKey: null,
+      secretKey: null,
     });
   });
 

@@ -14,14 +14,14 @@ let bin: string;
 
 beforeAll(async () => {
   builtOrThrow();
+  bin = tempHome("tau-web-bin-");
   daemon = await startDaemon();
   await deploy(daemon.url, "webcli_p.ts", pipelineFile("webcli_p", "", "  return 1;"));
-  bin = tempHome("tau-web-bin-");
 });
 afterAll(async () => {
   await daemon?.stop();
   if (daemon) cleanup(daemon.home);
-  cleanup(bin);
+  if (bin) cleanup(bin);
 });
 
 /** An `xdg-open` on PATH that records its argument and exits with `code`. */

@@ -1,8 +1,8 @@
 /**
  * Redshift: PostgreSQL's wire protocol and transactional DDL, SORTKEY instead of partitions, no advisory locks (a
  * `LOCK` on the existing target serialises runs instead). Where Redshift is narrower than PostgreSQL: no
- * `IS NOT DISTINCT FROM` (spelled out), two-argument CONCAT (`||` instead), no alias in DELETE (columns are
- * qualified by the table's name), and MERGE only on plain equality, so keyed merges are a NULL-safe
+ * `IS NOT DISTINCT FROM` (spelled out), two-argument CONCAT (`||` instead), no alias in UPDATE/DELETE
+ * (the target's columns are qualified by the table's name), and MERGE only on plain equality, so keyed merges are a NULL-safe
  * delete + insert of the staged keys inside the run's transaction (the same end state).
  */
 import { S, type LockSteps, type MergeInput, type TableLayout } from "../dialect";
@@ -31,6 +31,17 @@ export class RedshiftDialect extends PostgresDialect {
 
   protected override concat(parts: readonly string[]): string {
     return parts.length === 1 ? parts[0]! : `(${parts.join(" || ")})`;
+  }
+
+  override updateFrom(target: Relation, staging: Relation, on: string, set: readonly [string, string][]): string {
+    return this.unaliasTarget(
+      `UPDATE ${this.rel(target)}\nSET ${set.map(([c, e]) => `${this.quote(c)} = ${e}`).join(", ")}\nFROM ${this.rel(staging)} AS ${S}\nWHERE ${on}`,
+      target,
+    );
+  }
+
+  override update(target: Relation, set: readonly [string, string][], where: string): string {
+    return this.unaliasTarget(`UPDATE ${this.rel(target)}\nSET ${set.map(([c, e]) => `${this.quote(c)} = ${e}`).join(", ")}\nWHERE ${where}`, target);
   }
 
   override deleteWhere(target: Relation, where: (column: (name: string) => string) => string): string {

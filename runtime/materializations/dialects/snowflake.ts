@@ -2,10 +2,10 @@
  * Snowflake: unquoted names fold to upper case, so simple names are written quoted in upper case (the same
  * object the user's unquoted SQL names) and other names quoted as given; `CREATE OR REPLACE TABLE` (atomic);
  * `CLUSTER BY (DATE_TRUNC(…))` for partitioning (micro-partitions are automatic); `EQUAL_NULL`, `MD5`;
- * DDL commits, DML is grouped in BEGIN … COMMIT.
+ * DDL commits, DML is grouped in BEGIN … COMMIT; the target of UPDATE/DELETE is named, not aliased.
  */
 import type { PartitionGranularity } from "../../sdk/materializations/spec";
-import { AnsiDialect, utcWallClock, type TableLayout } from "../dialect";
+import { AnsiDialect, S, utcWallClock, type TableLayout } from "../dialect";
 import { ddl, type Column, type RelationInfo, type Step } from "../plan";
 import type { Relation } from "../relation";
 
@@ -73,6 +73,17 @@ export class SnowflakeDialect extends AnsiDialect {
     if (info?.kind === "view") steps.push(ddl(`DROP VIEW ${this.rel(target)}`));
     steps.push(ddl(`CREATE OR REPLACE TABLE ${this.rel(target)} AS\n${select}`));
     return steps;
+  }
+
+  override updateFrom(target: Relation, staging: Relation, on: string, set: readonly [string, string][]): string {
+    return this.unaliasTarget(
+      `UPDATE ${this.rel(target)}\nSET ${set.map(([c, e]) => `${this.quote(c)} = ${e}`).join(", ")}\nFROM ${this.rel(staging)} AS ${S}\nWHERE ${on}`,
+      target,
+    );
+  }
+
+  override update(target: Relation, set: readonly [string, string][], where: string): string {
+    return this.unaliasTarget(`UPDATE ${this.rel(target)}\nSET ${set.map(([c, e]) => `${this.quote(c)} = ${e}`).join(", ")}\nWHERE ${where}`, target);
   }
 
   override deleteWhere(target: Relation, where: (column: (name: string) => string) => string): string {

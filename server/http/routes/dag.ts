@@ -16,6 +16,7 @@ export async function dagRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
   app.get<{ Querystring: { format: "json" | "mermaid" | "dot" } }>(
     "/api/dag",
     {
+      config: { access: "read" },
       schema: {
         operationId: "getDag",
         summary: "The pipeline graph: nodes, edges, parallel groups (topological levels); or a Mermaid/dot picture with format.",
@@ -30,6 +31,7 @@ export async function dagRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
   app.post<{ Body: GraphRunRequest | undefined }>(
     "/api/dag/runs",
     {
+      config: { access: "operate" },
       schema: {
         operationId: "startGraphRun",
         summary: "Run the graph (or `from` and everything downstream) group by group; with wait, answer when it has ended.",
@@ -59,6 +61,7 @@ export async function dagRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
   app.get<{ Params: { id: string } }>(
     "/api/dag/runs/:id",
     {
+      config: { access: "read" },
       schema: {
         operationId: "getGraphRun",
         summary: "A graph run with the state of each of its pipelines.",

@@ -39,6 +39,7 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ApiContext): Pr
   app.get<{ Querystring: { last: number } }>(
     "/api/history",
     {
+      config: { access: "read" },
       schema: {
         operationId: "listHistory",
         summary: "Every pipeline's newest runs as chart points (newest first), by pipeline name.",
@@ -60,6 +61,7 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ApiContext): Pr
   app.get<{ Params: { name: string }; Querystring: { last: number } }>(
     "/api/pipelines/:name/history",
     {
+      config: { access: "read" },
       schema: {
         operationId: "getPipelineHistory",
         summary: "A pipeline's newest runs as chart points (newest first).",

@@ -52,6 +52,7 @@ export async function eventRoutes(app: FastifyInstance, ctx: ApiContext): Promis
   app.route({
     method: "GET",
     url: "/api/events",
+    config: { access: "read" },
     schema: {
       operationId: "streamEvents",
       summary: "WebSocket: subscribe to a run's or a pipeline's events, replayed from afterSeq, then live.",

@@ -33,6 +33,7 @@ export async function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): Pro
   app.post<{ Body: DeployRequest }>(
     "/api/pipelines",
     {
+      config: { access: "operate" },
       schema: {
         operationId: "deployPipeline",
         summary: "Deploy a pipeline file: a new immutable version, or nothing when it is unchanged.",
@@ -51,6 +52,7 @@ export async function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): Pro
   app.get(
     "/api/pipelines",
     {
+      config: { access: "read" },
       schema: {
         operationId: "listPipelines",
         summary: "Every pipeline with its last run, by name.",
@@ -67,6 +69,7 @@ export async function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): Pro
   app.get<{ Params: { name: string } }>(
     "/api/pipelines/:name",
     {
+      config: { access: "read" },
       schema: {
         operationId: "getPipeline",
         summary: "One pipeline with its versions (newest first) and last run.",
@@ -88,6 +91,7 @@ export async function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): Pro
   app.get<{ Params: { name: string }; Querystring: { version?: number } }>(
     "/api/pipelines/:name/code",
     {
+      config: { access: "read" },
       schema: {
         operationId: "getPipelineCode",
         summary: "The source of a version as it was deployed (default: the current version).",
@@ -115,6 +119,7 @@ export async function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): Pro
   app.post<{ Params: { name: string }; Body: RunRequest | undefined }>(
     "/api/pipelines/:name/runs",
     {
+      config: { access: "operate" },
       schema: {
         operationId: "runPipeline",
         summary: "Queue a run of the current version; with wait, answer when it has ended (bounded by waitMs).",
@@ -151,6 +156,7 @@ export async function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): Pro
   app.post<{ Params: { name: string }; Body: RollbackRequest | undefined }>(
     "/api/pipelines/:name/rollback",
     {
+      config: { access: "operate" },
       schema: {
         operationId: "rollbackPipeline",
         summary: "Make an existing version current again (default: the newest version older than the current one); its meta comes with it.",
@@ -169,6 +175,7 @@ export async function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): Pro
   app.get<{ Params: { name: string }; Querystring: { last: number } }>(
     "/api/pipelines/:name/runs",
     {
+      config: { access: "read" },
       schema: {
         operationId: "listPipelineRuns",
         summary: "A pipeline's newest runs, newest first.",
@@ -187,6 +194,7 @@ export async function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): Pro
   app.get<{ Params: { name: string } }>(
     "/api/pipelines/:name/last-run",
     {
+      config: { access: "read" },
       schema: {
         operationId: "getLastRun",
         summary: "A pipeline's newest run, with steps and logs.",

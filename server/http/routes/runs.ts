@@ -21,6 +21,7 @@ export async function runRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
   app.get<{ Params: { id: string } }>(
     "/api/runs/:id",
     {
+      config: { access: "read" },
       schema: {
         operationId: "getRun",
         summary: "A run with its steps and newest log lines.",
@@ -39,6 +40,7 @@ export async function runRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
   app.get<{ Params: { id: string }; Querystring: { afterSeq: number; limit: number } }>(
     "/api/runs/:id/events",
     {
+      config: { access: "read" },
       schema: {
         operationId: "getRunEvents",
         summary: "A run's stored events with seq > afterSeq, oldest first; page with lastSeq while hasMore.",
@@ -69,6 +71,7 @@ export async function runRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
   app.post<{ Params: { id: string } }>(
     "/api/runs/:id/cancel",
     {
+      config: { access: "operate" },
       schema: {
         operationId: "cancelRun",
         summary:
@@ -84,6 +87,7 @@ export async function runRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
   app.get<{ Querystring: { limit: number; pipeline?: string } }>(
     "/api/errors",
     {
+      config: { access: "read" },
       schema: {
         operationId: "listErrors",
         summary: "Recent failed runs across all pipelines (or one), most recently finished first.",

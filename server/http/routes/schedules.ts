@@ -23,6 +23,7 @@ export async function scheduleRoutes(app: FastifyInstance, ctx: ApiContext): Pro
   app.get<{ Params: { name: string } }>(
     "/api/pipelines/:name/schedule",
     {
+      config: { access: "read" },
       schema: {
         operationId: "getSchedule",
         summary: "A pipeline's schedule in effect, where it comes from, its next and last fire.",
@@ -37,6 +38,7 @@ export async function scheduleRoutes(app: FastifyInstance, ctx: ApiContext): Pro
   app.post<{ Params: { name: string }; Body: ScheduleRequest | undefined }>(
     "/api/pipelines/:name/schedule",
     {
+      config: { access: "operate" },
       schema: {
         operationId: "changeSchedule",
         summary: "Set a cron expression (with a time zone) or an interval, enable or disable, or return to the file's schedule.",
@@ -55,6 +57,7 @@ export async function scheduleRoutes(app: FastifyInstance, ctx: ApiContext): Pro
   app.get<{ Params: { name: string } }>(
     "/api/pipelines/:name/depends",
     {
+      config: { access: "read" },
       schema: {
         operationId: "getDependencies",
         summary: "A pipeline's dependencies in effect, its dependents, and dependencies that are not deployed.",
@@ -69,6 +72,7 @@ export async function scheduleRoutes(app: FastifyInstance, ctx: ApiContext): Pro
   app.post<{ Params: { name: string }; Body: DependsRequest | undefined }>(
     "/api/pipelines/:name/depends",
     {
+      config: { access: "operate" },
       schema: {
         operationId: "setDependencies",
         summary: "Replace a pipeline's dependencies (refused with TAU_E_DAG_CYCLE when they would close a cycle), or reset to the file's.",

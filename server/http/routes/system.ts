@@ -16,6 +16,7 @@ export async function systemRoutes(app: FastifyInstance, ctx: ApiContext & { cat
   app.get(
     "/api/status",
     {
+      config: { access: "read" },
       schema: {
         operationId: "getStatus",
         summary: "The daemon: version, mode, home, queue and executors.",
@@ -43,6 +44,7 @@ export async function systemRoutes(app: FastifyInstance, ctx: ApiContext & { cat
   app.get(
     "/api/version",
     {
+      config: { access: "public" },
       schema: {
         operationId: "getVersion",
         summary: "The daemon's version and API version.",
@@ -58,6 +60,7 @@ export async function systemRoutes(app: FastifyInstance, ctx: ApiContext & { cat
   app.get(
     "/api/openapi.json",
     {
+      config: { access: "public" },
       schema: {
         operationId: "getOpenApi",
         summary: "This document: every route with its JSON Schemas (OpenAPI 3.1).",

@@ -44,7 +44,7 @@ const FILE_NAME = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
 export async function webRoutes(app: FastifyInstance, root: string | null = defaultWebRoot()): Promise<void> {
   if (root === null) {
     // Built without the dashboard (e.g. taud run from source before `npm run build`): say how to get it.
-    app.get("/", async () => {
+    app.get("/", { config: { access: "public" } }, async () => {
       throw new TauError("TAU_E_DASHBOARD_NOT_BUILT", undefined, { expected: "dist/web/index.html" });
     });
     return;
@@ -52,7 +52,7 @@ export async function webRoutes(app: FastifyInstance, root: string | null = defa
   // Only reply.sendFile (ETag, ranges, content types, traversal checks): the one route below decides what
   // to send, so the dashboard adds a single route to the daemon's table.
   await app.register(fastifyStatic, { root, serve: false, dotfiles: "deny", cacheControl: false, index: false });
-  app.get("/*", async (request, reply) => {
+  app.get("/*", { config: { access: "public" } }, async (request, reply) => {
     const path = request.url.split("?")[0];
     if (path === "/api" || path.startsWith("/api/")) {
       throw new TauError("TAU_E_ROUTE_NOT_FOUND", `No route ${request.method} ${path}.`, { method: request.method, path });

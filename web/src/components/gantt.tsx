@@ -7,7 +7,8 @@ import { count, duration } from "../format";
 import { useWidth } from "../hooks";
 
 const ROW = 30;
-const LABEL_W = 150;
+/** Rough width of a character of the 11 px label font, to place a bar's text where it fits. */
+const CHAR_W = 6.2;
 
 export function Gantt({ run, now }: { run: RunView; now: number }) {
   const [box, W] = useWidth<HTMLDivElement>(960);
@@ -19,6 +20,7 @@ export function Gantt({ run, now }: { run: RunView; now: number }) {
 }
 
 function GanttSvg({ run, now, W }: { run: RunView; now: number; W: number }) {
+  const LABEL_W = Math.min(150, Math.round(W * 0.22));
   if (run.steps.length === 0) return <p class="muted">{run.status === "queued" ? "Waiting to start." : "This run reported no steps."}</p>;
   const start = Date.parse(run.startedAt ?? run.steps[0].startedAt);
   const ends = run.steps.map((s) => (s.finishedAt ? Date.parse(s.finishedAt) : now));
@@ -44,9 +46,14 @@ function GanttSvg({ run, now, W }: { run: RunView; now: number; W: number }) {
         const bw = Math.max(3, x(e) - bx);
         const rows = step.rowsIn !== null || step.rowsOut !== null ? ` · rows ${count(step.rowsIn)} → ${count(step.rowsOut)}` : "";
         const text = `${duration(step.durationMs ?? e - s)}${rows}`;
-        const inside = bw > 180;
-        // Past the bar when there is room on the right, before it otherwise.
-        const before = !inside && bx + bw + 220 > W;
+        const label = `${step.status} · ${text}`;
+        const width = label.length * CHAR_W;
+        // Past the bar when there is room on the right, before it when there is room there, else on the bar.
+        const after = bx + bw + 6 + width <= W;
+        const before = !after && bx - 6 - width >= LABEL_W;
+        const inside = !after && !before && bw >= width + 12;
+        // Fits nowhere (a narrow screen): at the start of the plot, haloed so it reads over any bar.
+        const halo = !after && !before && !inside;
         return (
           <g key={step.name} role="row" class="gantt-row">
             <text role="rowheader" class="gantt-label" x={LABEL_W - 8} y={i * ROW + 19} text-anchor="end">
@@ -55,12 +62,12 @@ function GanttSvg({ run, now, W }: { run: RunView; now: number; W: number }) {
             <g role="cell" aria-label={`${step.name}: ${step.status}, ${text}`}>
               <rect class={`bar status-fill-${step.status}`} x={bx} y={i * ROW + 5} width={bw} height={ROW - 10} rx={3} />
               <text
-                class={inside ? "gantt-text inside" : "gantt-text"}
-                x={inside ? bx + 6 : before ? bx - 6 : bx + bw + 6}
+                class={inside ? "gantt-text inside" : halo ? "gantt-text halo" : "gantt-text"}
+                x={inside ? bx + 6 : halo ? LABEL_W + 4 : before ? bx - 6 : bx + bw + 6}
                 y={i * ROW + 19}
                 text-anchor={before ? "end" : "start"}
               >
-                {`${step.status} · ${text}`}
+                {label}
               </text>
             </g>
           </g>
