@@ -59,6 +59,16 @@ export interface RunJob {
   policy: Policy;
   /** Folder for the tenant's data (duckdb_local's default file and relative paths live here). */
   dataDir: string;
+  /**
+   * Secrets the daemon resolved for this run (the tenant's stored secrets its policy allows, decrypted) and
+   * whether ctx.secret may also read the executor's environment (local mode only). Absent: environment only.
+   */
+  secrets?: RunJobSecrets;
+}
+
+export interface RunJobSecrets {
+  values: Record<string, string>;
+  environment: boolean;
 }
 
 /** What a run emits while it runs; the server stores each, then fans it out. */

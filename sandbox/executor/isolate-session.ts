@@ -9,7 +9,7 @@ import type { ConnectorHost } from "../../runtime/connectors";
 import type { ErrorCode, RunError } from "../../server/contract";
 import { isJsonObject, parseGuardedJson, stringifyGuarded } from "../json-guard";
 import { SecretScrubber } from "../scrub";
-import type { RunOutcome, SandboxEvent } from "../types";
+import type { RunJobSecrets, RunOutcome, SandboxEvent } from "../types";
 import type { RunJobWithoutCode } from "./protocol";
 
 export type { RunJobWithoutCode };
@@ -19,7 +19,7 @@ import type { BundleLocator } from "./locate";
 import { DESCRIBE_LIMITS, type RawDescribeOutcome, type RunStats } from "./protocol";
 import { runError, runErrorFromGuest, runErrorFromThrown } from "./run-error";
 import { RunEvents } from "./run-events";
-import { RunSecrets, type SecretSource } from "./secrets";
+import { JobSecretSource, RunSecrets, type SecretSource } from "./secrets";
 import { Watchdog, type Termination } from "./watchdog";
 
 export interface SessionDeps {
@@ -81,12 +81,15 @@ abstract class IsolateSession {
       wallMs: number;
       cpuMs: number;
       emit: (event: SandboxEvent) => void;
+      /** The run's resolved secrets (RunJob.secrets); absent: the deps' source (the environment). */
+      secrets?: RunJobSecrets;
     },
   ) {
     this.events = new RunEvents(s.limits, this.scrubber, (e) => {
       if (!this.finished) s.emit(e);
     });
-    const secrets = new RunSecrets(deps.secrets, s.tenantId, s.policy, this.scrubber);
+    const source = s.secrets ? new JobSecretSource(s.secrets, deps.secrets) : deps.secrets;
+    const secrets = new RunSecrets(source, s.tenantId, s.policy, this.scrubber);
     this.bridge = new Bridge({
       mode: s.mode,
       policy: s.policy,
@@ -272,6 +275,7 @@ export class RunSession extends IsolateSession {
       wallMs: wallSecFor(limits, job.timeoutSec) * 1000,
       cpuMs: limits.cpuSec * 1000,
       emit,
+      secrets: job.secrets,
     });
   }
 

@@ -21,6 +21,19 @@ export class EnvSecretSource implements SecretSource {
   }
 }
 
+/** A run's secrets as the daemon resolved them (RunJob.secrets), then the environment when allowed. */
+export class JobSecretSource implements SecretSource {
+  constructor(
+    private readonly job: { values: Record<string, string>; environment: boolean },
+    private readonly environment: SecretSource,
+  ) {}
+
+  get(tenantId: string, name: string): string | undefined {
+    if (Object.prototype.hasOwnProperty.call(this.job.values, name)) return this.job.values[name];
+    return this.job.environment ? this.environment.get(tenantId, name) : undefined;
+  }
+}
+
 export const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const MARKER = /\{\{tau\.secret:([^{}]*)\}\}/g;
 
