@@ -14,7 +14,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { TauError, TERMINAL_RUN_STATUSES, type RunTrigger, type RunView } from "../contract";
 import type { Policy } from "../../policies";
 import { RUN_CONTROL_DEFAULTS, withRunControlDefaults } from "../../sandbox";
-import type { PipelineMeta, RunJob, SandboxEvent } from "../../sandbox/types";
+import type { PipelineMeta, RunJob, RunJobSecrets, SandboxEvent } from "../../sandbox/types";
 import type { IdGenerator } from "../ids";
 import type { Logger } from "../log";
 import type { ExecutorPoolPort } from "../sandbox-port";
@@ -32,7 +32,10 @@ export interface RunServiceOptions {
   pool: Pick<ExecutorPoolPort, "run" | "cancel">;
   log: Logger;
   ids: IdGenerator;
-  policy: Policy;
+  /** The policy runs get: one for all, or each tenant's (services/policies.ts). */
+  policy: Policy | ((tenantId: string) => Policy);
+  /** The secrets a run may read beyond the executor's environment (services/secrets.ts); absent: environment only. */
+  secrets?: (tenantId: string, policy: Policy) => Promise<RunJobSecrets>;
   /** The daemon's home; a tenant's data folder is `<home>/data/<tenant>`. */
   home: string;
   /** Runs executing at once, daemon-wide. */
@@ -305,7 +308,8 @@ export class RunService {
   }
 
   private async execute(run: ActiveRun): Promise<void> {
-    const { store, pool, policy, home, executorName, log } = this.options;
+    const { store, pool, home, executorName, log } = this.options;
+    const policy = typeof this.options.policy === "function" ? this.options.policy(run.ref.tenantId) : this.options.policy;
     let end: RunEnd;
     let meta: PipelineMeta | null = null;
     try {
@@ -331,6 +335,7 @@ export class RunService {
           timeoutSec: version.meta.timeoutSec,
           policy,
           dataDir: join(home, "data", run.ref.tenantId),
+          ...(this.options.secrets ? { secrets: await this.options.secrets(run.ref.tenantId, policy) } : {}),
         };
         // pool.run registers the run synchronously: a cancel from here on reaches it through pool.cancel.
         end = toRunEnd(await pool.run(job, (event) => this.onSandboxEvent(run, event)), run.interrupted);

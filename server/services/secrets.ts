@@ -22,6 +22,9 @@ export interface SecretView {
 }
 
 export class SecretService {
+  /** Sealed values per tenant, read once: runs are the hot path, writes all go through this service. */
+  private readonly sealed = new Map<string, Promise<Map<string, string>>>();
+
   constructor(
     private readonly options: {
       store: Store;
@@ -42,12 +45,15 @@ export class SecretService {
     assertName(name);
     if (typeof value !== "string" || value === "") throw new TauError("TAU_E_REQUEST_INVALID", "value must be a non-empty string.", { field: "value" });
     const created = await this.options.store.secrets.set(tenantId, name, cipher.encrypt(tenantId, name, value));
+    this.sealed.delete(tenantId);
     return { name, created };
   }
 
   async delete(tenantId: string, name: string): Promise<{ name: string; deleted: true }> {
     assertName(name);
-    if (!(await this.options.store.secrets.delete(tenantId, name))) {
+    const deleted = await this.options.store.secrets.delete(tenantId, name);
+    this.sealed.delete(tenantId);
+    if (!deleted) {
       throw new TauError("TAU_E_SECRET_NOT_STORED", `No stored secret named ${name}.`, { name });
     }
     return { name, deleted: true };
@@ -58,7 +64,13 @@ export class SecretService {
     const { store, cipher, mode, log } = this.options;
     const values: Record<string, string> = {};
     if (cipher !== null) {
-      for (const [name, sealed] of await store.secrets.sealed(tenantId)) {
+      let stored = this.sealed.get(tenantId);
+      if (!stored) {
+        stored = store.secrets.sealed(tenantId);
+        this.sealed.set(tenantId, stored);
+        stored.catch(() => this.sealed.delete(tenantId));
+      }
+      for (const [name, sealed] of await stored) {
         if (checkSecret(policy, name) !== null) continue;
         try {
           values[name] = cipher.decrypt(tenantId, name, sealed);

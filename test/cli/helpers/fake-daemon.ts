@@ -194,15 +194,16 @@ export async function startFakeDaemon(options: FakeDaemonOptions = {}): Promise<
       const name = request.name ?? /name:\s*"([^"]+)"/.exec(request.source)?.[1];
       if (!name) return refuse(res, "TAU_E_DEPLOY_NO_PIPELINE");
       const now = iso(Date.now());
-      let entry = pipelines.get(name);
-      const changed = !entry || entry.sources[entry.sources.length - 1] !== request.source;
-      if (!entry) {
-        entry = {
-          sources: [],
-          view: { name, description: "", tags: [], schedule: null, enabled: true, dependsOn: [], timeoutSec: null, currentVersion: 0, filename: request.filename, createdAt: now, updatedAt: now, lastRun: null, versions: [] },
-        };
-        pipelines.set(name, entry);
-      }
+      const existing = pipelines.get(name);
+      const changed = !existing || existing.sources[existing.sources.length - 1] !== request.source;
+      const entry = existing ?? {
+        sources: [],
+        view: {
+          name, description: "", tags: [], schedule: null, enabled: true, everySec: null, timezone: null, nextRunAt: null, dependsOn: [], timeoutSec: null,
+          retries: 0, retryDelaySec: 10, maxConcurrentRuns: 1, currentVersion: 0, filename: request.filename, createdAt: now, updatedAt: now, lastRun: null, versions: [],
+        },
+      };
+      if (!existing) pipelines.set(name, entry);
       if (changed) {
         entry.sources.push(request.source);
         entry.view.currentVersion = entry.sources.length;
@@ -241,6 +242,7 @@ export async function startFakeDaemon(options: FakeDaemonOptions = {}): Promise<
         runCounter += 1;
         const run: RunView = {
           id: `run_${String(runCounter).padStart(4, "0")}`, pipeline: b, version: entry.view.currentVersion, status: "queued", trigger: "manual", params,
+          attempt: 1, maxAttempts: 1, retryOf: null, retriedBy: null, notBefore: null, graphRunId: null,
           queuedAt: iso(Date.now()), startedAt: null, finishedAt: null, durationMs: null, steps: [], result: null, error: null, logs: [],
         };
         runs.set(run.id, run);
