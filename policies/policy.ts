@@ -64,7 +64,7 @@ export const DEFAULT_LIMITS: PolicyLimits = {
   bridgeBytes: 64 * 1024 * 1024,
   jsonDepth: 64,
   extractRows: 1_000_000,
-  concurrentRuns: 64,
+  concurrentRuns: 4096,
 };
 
 /** Local mode: the user's own machine, so everything is allowed; the limits still hold. */

@@ -12,7 +12,7 @@ export type {
   DescribeOutcome,
 } from "./types";
 export { ExecutorPool, type ExecutorPoolOptions } from "./pool";
-export { validateMeta, cronProblem, withRunControlDefaults, RUN_CONTROL_DEFAULTS, PIPELINE_NAME, type MetaValidation } from "./meta";
+export { validateMeta, cronProblem, timezoneValid, withRunControlDefaults, RUN_CONTROL_DEFAULTS, PIPELINE_NAME, type MetaValidation } from "./meta";
 export { SecretScrubber } from "./scrub";
 export { parseGuardedJson, stringifyGuarded, jsonDepth, type JsonLimits } from "./json-guard";
 export { defaultExecutorPath, defaultGuestRuntimePath } from "./executor-paths";

@@ -173,8 +173,8 @@ export function withRunControlDefaults(meta: PipelineMeta): PipelineMeta {
   };
 }
 
-/** Whether the runtime knows the IANA time zone (the same check the scheduler makes). */
-function timezoneValid(timezone: string): boolean {
+/** Whether the runtime knows the IANA time zone (the scheduler uses the same check). */
+export function timezoneValid(timezone: string): boolean {
   if (timezone.length === 0 || timezone.length > 64) return false;
   try {
     new Intl.DateTimeFormat("en-US", { timeZone: timezone });

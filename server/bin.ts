@@ -7,8 +7,10 @@
  */
 import { TauError } from "./contract";
 import { compileDaemonOptions, createDaemon, DAEMON_USAGE, type Daemon } from "./index";
+import { TOKEN_USAGE, tokenCommand } from "./token-command";
 
 async function main(argv: string[]): Promise<void> {
+  if (argv[0] === "token") return token(argv.slice(1));
   if (argv.includes("--help") || argv.includes("-h")) {
     process.stdout.write(DAEMON_USAGE);
     return;
@@ -50,6 +52,21 @@ async function main(argv: string[]): Promise<void> {
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
+}
+
+/** `taud token …` (token-command.ts): one JSON line on stdout, exit 2 on bad options. */
+function token(argv: string[]): void {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(TOKEN_USAGE);
+    return;
+  }
+  try {
+    process.stdout.write(`${JSON.stringify(tokenCommand(argv, process.env))}\n`);
+  } catch (err) {
+    const tau = err instanceof TauError ? err : new TauError("TAU_E_INTERNAL", undefined, { cause: (err as Error)?.message ?? String(err) });
+    process.stdout.write(`${JSON.stringify({ error: tau.toBody() })}\n`);
+    process.exitCode = tau.code === "TAU_E_DAEMON_OPTIONS_INVALID" || tau.code === "TAU_E_REQUEST_INVALID" ? 2 : 1;
+  }
 }
 
 void main(process.argv.slice(2));

@@ -1,13 +1,13 @@
 /**
- * Assembles and starts taud in local mode: home folder and lock, store, executor pool, run and deploy
+ * Assembles and starts taud (local or hosted mode, docs/hosted.md): home folder and lock, store, executor pool, run and deploy
  * services, HTTP API. `close()` shuts down gracefully (see `Daemon.close`).
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { TauError } from "./contract";
-import { LOCAL_POLICY } from "../policies";
 import { compilePipeline, ExecutorPool, warmUpCompiler } from "../sandbox";
+import { compileTokenConfig, type TokenConfig } from "./auth";
 import { EventBus } from "./event-bus";
 import { HomeLock } from "./home-lock";
 import { DagService } from "./dag";
@@ -17,7 +17,11 @@ import { compileDaemonOptions, type CompiledDaemonOptions, type DaemonOptions } 
 import type { CompilePipeline, ExecutorPoolPort } from "./sandbox-port";
 import { ScheduleService, systemClock, type Clock } from "./scheduler";
 import { DeployService } from "./services/deploy";
+import { PolicyService } from "./services/policies";
 import { RunService } from "./services/runs";
+import { SecretService } from "./services/secrets";
+import { TenantService } from "./services/tenants";
+import { SecretCipher } from "./secrets";
 import { Store } from "./store";
 import { version as TAU_VERSION } from "../package.json";
 
@@ -65,6 +69,9 @@ export async function createDaemon(options: DaemonOptions = {}, deps: DaemonDepe
   } catch (err) {
     throw new TauError("TAU_E_STORE_FAILED", `Cannot create ${dataDir}: ${(err as Error).message}`, { home: o.home });
   }
+  // Hosted mode: options.ts checked the keys; compiled here again so the daemon holds only what it uses.
+  const tokens = tokenConfigOf(o);
+  const cipher = o.secretKey ? SecretCipher.fromKey(o.secretKey) : null;
   const lock = HomeLock.acquire(o.home);
   const appOptions = { logLevel: o.logLevel, bodyLimit: 6 * o.maxSourceBytes + 64 * 1024 };
   const app = createApp(appOptions);
@@ -78,11 +85,16 @@ export async function createDaemon(options: DaemonOptions = {}, deps: DaemonDepe
   try {
     const store = await Store.open({ home: o.home, onEvents: (events) => bus.publish(events) });
     cleanups.push(() => store.close());
-    await store.pipelines.ensureTenant(LOCAL_TENANT, "Local");
+    if (o.mode === "local") await store.pipelines.ensureTenant(LOCAL_TENANT, "Local");
+    const tenants = new TenantService({ store, mode: o.mode, adminTenant: o.adminTenant, tokens });
+    await tenants.start();
+    const policies = new PolicyService({ store, mode: o.mode });
+    await policies.start();
+    const secrets = new SecretService({ store, mode: o.mode, cipher, log });
 
     const pool =
       deps.pool ??
-      new ExecutorPool({ size: o.executors, onStderr: (executor, line) => log.warn({ executor, line }, "executor stderr") });
+      new ExecutorPool({ size: o.executors, env: withoutDaemonKeys(process.env), onStderr: (executor, line) => log.warn({ executor, line }, "executor stderr") });
     cleanups.push(() => pool.close());
     await pool.start();
 
@@ -93,7 +105,8 @@ export async function createDaemon(options: DaemonOptions = {}, deps: DaemonDepe
       pool,
       log,
       ids,
-      policy: LOCAL_POLICY,
+      policy: (tenantId) => policies.policyFor(tenantId),
+      secrets: (tenantId, policy) => secrets.forRun(tenantId, policy),
       home: o.home,
       concurrency: o.concurrency,
       tenantConcurrency: o.tenantConcurrency,
@@ -117,7 +130,7 @@ export async function createDaemon(options: DaemonOptions = {}, deps: DaemonDepe
       store,
       pool,
       compile,
-      policy: LOCAL_POLICY,
+      policy: policies.defaultPolicy,
       hooks: { guard: (tenantId, meta, existing, write) => dag.guardDeploy(tenantId, meta, existing, write), changed: (tenantId, name) => schedules.refresh(tenantId, name) },
     });
 
@@ -130,14 +143,17 @@ export async function createDaemon(options: DaemonOptions = {}, deps: DaemonDepe
         runs,
         schedules,
         dag,
+        tenants,
+        policies,
+        secrets,
         bus,
         pool,
         log,
-        daemon: { version: TAU_VERSION, mode: "local", home: o.home, pid: process.pid, startedAt },
+        daemon: { version: TAU_VERSION, mode: o.mode, home: o.home, pid: process.pid, startedAt },
         wsMaxBufferedBytes: o.wsMaxBufferedBytes,
         isClosing: () => closing,
       },
-      appOptions,
+      { ...appOptions, auth: { mode: o.mode, tokens, tenantExists: (id) => tenants.exists(id) } },
     );
     cleanups.push(() => app.close());
     // Catch-up runs for fires missed while the daemon was down are queued here, before the port opens.
@@ -171,4 +187,22 @@ function urlOf(app: FastifyInstance, bind: string): string {
   const port = typeof address === "object" && address ? address.port : 0;
   const host = bind === "0.0.0.0" ? "127.0.0.1" : bind === "::" ? "[::1]" : bind.includes(":") ? `[${bind}]` : bind;
   return `http://${host}:${port}`;
+}
+
+/** Hosted mode's token configuration (null in local mode). */
+export function tokenConfigOf(o: CompiledDaemonOptions): TokenConfig | null {
+  if (o.mode !== "hosted") return null;
+  return compileTokenConfig({
+    algorithm: o.jwtAlg,
+    secret: o.jwtSecret ?? undefined,
+    publicKey: o.jwtPublicKey ?? undefined,
+    privateKey: o.jwtPrivateKey ?? undefined,
+  });
+}
+
+/** The executors' environment: the daemon's, without its keys (ctx.secret reads the environment locally). */
+function withoutDaemonKeys(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const copy = { ...env };
+  for (const key of ["TAU_JWT_SECRET", "TAU_JWT_PRIVATE_KEY", "TAU_SECRET_KEY", "TAU_TOKEN"]) delete copy[key];
+  return copy;
 }

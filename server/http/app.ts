@@ -12,9 +12,12 @@ import { dagRoutes } from "./routes/dag";
 import { dashboardRoutes } from "./routes/dashboard";
 import { eventRoutes } from "./routes/events";
 import { pipelineRoutes } from "./routes/pipelines";
+import { policyRoutes } from "./routes/policy";
 import { runRoutes } from "./routes/runs";
 import { scheduleRoutes } from "./routes/schedules";
+import { secretRoutes } from "./routes/secrets";
 import { systemRoutes } from "./routes/system";
+import { tenantRoutes } from "./routes/tenants";
 import { webRoutes } from "./routes/web";
 
 export interface AppOptions {
@@ -57,5 +60,8 @@ export async function registerApi(app: FastifyInstance, ctx: ApiContext, options
   await scheduleRoutes(app, ctx);
   await dagRoutes(app, ctx);
   await dashboardRoutes(app, ctx);
+  await tenantRoutes(app, ctx);
+  await policyRoutes(app, ctx);
+  await secretRoutes(app, ctx);
   await systemRoutes(app, { ...ctx, catalog });
 }

@@ -8,7 +8,10 @@ import type { ExecutorPoolPort } from "../sandbox-port";
 import type { DagService } from "../dag";
 import type { ScheduleService } from "../scheduler";
 import type { DeployService } from "../services/deploy";
+import type { PolicyService } from "../services/policies";
 import type { RunService } from "../services/runs";
+import type { SecretService } from "../services/secrets";
+import type { TenantService } from "../services/tenants";
 import type { Store } from "../store";
 
 export interface ApiContext {
@@ -17,6 +20,10 @@ export interface ApiContext {
   runs: RunService;
   schedules: ScheduleService;
   dag: DagService;
+  /** Hosted mode's tenants and tokens, each tenant's policy and secrets. */
+  tenants: TenantService;
+  policies: PolicyService;
+  secrets: SecretService;
   bus: EventBus;
   pool: Pick<ExecutorPoolPort, "status">;
   log: Logger;

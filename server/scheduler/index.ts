@@ -5,6 +5,6 @@
  */
 export { Scheduler, type ScheduleEntry, type FireOutcome, type FireTarget, type LastFire, type SchedulerStore, type ScheduleUpdate, type SchedulerOptions, type SchedulerStats } from "./scheduler";
 export { systemClock, ManualClock, type Clock, type CancelTimer } from "./clock";
-export { nextFire, NextFireMemo, firesBetween, specProblem, timezoneValid, describeSpec, DEFAULT_TIMEZONE, MAX_EVERY_SEC, type ScheduleSpec } from "./spec";
+export { nextFire, NextFireMemo, firesBetween, specProblem, describeSpec, DEFAULT_TIMEZONE, MAX_EVERY_SEC, type ScheduleSpec } from "./spec";
 export { ScheduleService, scheduleView, MAX_CATCH_UP, type ScheduleServiceOptions, type ScheduleRunsPort } from "./service";
 export { TimeHeap } from "./heap";

@@ -4,6 +4,7 @@
  * from the previous planned fire, not from when the daemon happened to wake up.
  */
 import { Cron } from "croner";
+import { timezoneValid } from "../../sandbox";
 
 export interface ScheduleSpec {
   /** Five fields (minute hour day month weekday), or six with seconds first; null for an interval. */
@@ -37,16 +38,6 @@ export function specProblem(spec: ScheduleSpec): { field: "cron" | "everySec" | 
     }
   }
   return null;
-}
-
-export function timezoneValid(timezone: string): boolean {
-  if (timezone.length === 0 || timezone.length > 64) return false;
-  try {
-    new Intl.DateTimeFormat("en-US", { timeZone: timezone });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**

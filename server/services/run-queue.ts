@@ -23,6 +23,8 @@ export interface RunQueueLimits {
   concurrency: number;
   /** Runs of one tenant executing at once. */
   tenantConcurrency: number;
+  /** A tenant's own, lower limit (its policy's limits.concurrentRuns), when it has one. */
+  tenantLimit?: (tenantId: string) => number;
 }
 
 interface Waiting<T> {
@@ -84,7 +86,8 @@ export class RunQueue<T extends QueueItem> {
       const head = fifo[0]!;
       if (best !== null && head.seq > best.head.seq) continue;
       if ((this.heldPerPipeline.get(key) ?? 0) >= head.item.maxConcurrentRuns) continue;
-      if ((this.heldPerTenant.get(head.item.tenantId) ?? 0) >= this.limits.tenantConcurrency) continue;
+      const tenantLimit = Math.min(this.limits.tenantConcurrency, this.limits.tenantLimit?.(head.item.tenantId) ?? Number.POSITIVE_INFINITY);
+      if ((this.heldPerTenant.get(head.item.tenantId) ?? 0) >= tenantLimit) continue;
       best = { key, head };
     }
     if (best === null) return null;

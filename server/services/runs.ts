@@ -87,7 +87,12 @@ export class RunService {
   private accepting = true;
 
   constructor(private readonly options: RunServiceOptions) {
-    this.queue = new RunQueue({ concurrency: options.concurrency, tenantConcurrency: options.tenantConcurrency ?? options.concurrency });
+    const { policy } = options;
+    this.queue = new RunQueue({
+      concurrency: options.concurrency,
+      tenantConcurrency: options.tenantConcurrency ?? options.concurrency,
+      tenantLimit: (tenantId) => (typeof policy === "function" ? policy(tenantId) : policy).limits.concurrentRuns,
+    });
   }
 
   /** Fails the runs a previous daemon left queued or running (TAU_E_RUN_INTERRUPTED). */
@@ -316,6 +321,8 @@ export class RunService {
       this.submit(store.ledger.started(run.ref, Date.now(), executorName));
       const lastSuccess = store.runs.lastSucceededAt(run.pipelineId);
       const version = await this.runnable(run);
+      // Resolved before the cancel check below, so a cancel that arrives meanwhile is not missed.
+      const secrets = version && this.options.secrets ? await this.options.secrets(run.ref.tenantId, policy) : undefined;
       if (!version) {
         end = { status: "failed", error: daemonRunError("TAU_E_VERSION_NOT_FOUND", undefined, { version: run.version }) };
       } else if (run.cancelRequested) {
@@ -335,7 +342,7 @@ export class RunService {
           timeoutSec: version.meta.timeoutSec,
           policy,
           dataDir: join(home, "data", run.ref.tenantId),
-          ...(this.options.secrets ? { secrets: await this.options.secrets(run.ref.tenantId, policy) } : {}),
+          ...(secrets ? { secrets } : {}),
         };
         // pool.run registers the run synchronously: a cancel from here on reaches it through pool.cancel.
         end = toRunEnd(await pool.run(job, (event) => this.onSandboxEvent(run, event)), run.interrupted);

@@ -10,6 +10,8 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runSource } from "../sandbox/helpers";
+import { buildPrivateExecutor, startPrivatePool } from "../sandbox/streams-build";
 import { HOSTED_DEFAULT_POLICY, LOCAL_POLICY, type Policy } from "../../policies";
 import { ConnectorHost, RawJson, type ConnectorContext, type HostConnector, type LoadRequest, type LoadingConnector, type RowCursor, type RowSource, type StreamingConnector } from "../../runtime/connectors";
 
@@ -250,4 +252,37 @@ describe("the source is read on its own connection", () => {
     await src.close();
     expect(digest()).toBe(before);
   });
+});
+
+describe("through a pipeline in a real executor", () => {
+  it("load(source.query(…)) between two DuckDB files takes the chunk path: the table keeps the source's DECIMAL and LIST types", async () => {
+    const build = await buildPrivateExecutor();
+    const pool = await startPrivatePool(build, 1);
+    try {
+      dataDir = join(root, `tenant-${++n}`);
+      const { outcome } = await runSource(
+        pool,
+        `import { pipeline } from "tau";
+import { duckdb_local } from "tau/connectors";
+export default pipeline({ name: "native_copy" }, async () => {
+  await using source = duckdb_local("e2e-src.duckdb");
+  await using target = duckdb_local("e2e-dst.duckdb");
+  await source.execute("CREATE TABLE s AS SELECT range AS id, (range / 4)::DECIMAL(18,3) AS price, [range] AS tags FROM range(30000)");
+  const copied = await target.load(source.query("SELECT * FROM s WHERE id >= ?", [0]), { table: "s" });
+  const types = await target.getSchema("s");
+  const [sums] = await target.extract("SELECT count(*) AS n, sum(price)::DOUBLE AS total FROM s");
+  return { copied, types: types.map((c) => c.type), sums };
+});
+`,
+        { dataDir, policy: HOSTED_DEFAULT_POLICY },
+      );
+      expect(outcome).toEqual({
+        status: "succeeded",
+        result: { copied: 30_000, types: ["BIGINT", "DECIMAL(18,3)", "BIGINT[]"], sums: { n: 30_000, total: (29_999 * 30_000) / 2 / 4 } },
+      });
+    } finally {
+      await pool.close();
+      build.remove();
+    }
+  }, 60_000);
 });

@@ -15,6 +15,7 @@ afterAll(async () => {
 });
 
 const EXPECTED_ROUTES = [
+  "delete /api/secrets/{name}",
   "get /api/dag",
   "get /api/dag/runs/{id}",
   "get /api/errors",
@@ -29,9 +30,12 @@ const EXPECTED_ROUTES = [
   "get /api/pipelines/{name}/last-run",
   "get /api/pipelines/{name}/runs",
   "get /api/pipelines/{name}/schedule",
+  "get /api/policy",
   "get /api/runs/{id}",
   "get /api/runs/{id}/events",
+  "get /api/secrets",
   "get /api/status",
+  "get /api/tenants",
   "get /api/version",
   "post /api/dag/runs",
   "post /api/pipelines",
@@ -40,6 +44,10 @@ const EXPECTED_ROUTES = [
   "post /api/pipelines/{name}/runs",
   "post /api/pipelines/{name}/schedule",
   "post /api/runs/{id}/cancel",
+  "post /api/tenants",
+  "post /api/tokens",
+  "put /api/policy",
+  "put /api/secrets/{name}",
 ];
 
 function expectErrorBody(body: unknown, code: string): void {

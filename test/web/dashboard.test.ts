@@ -302,6 +302,44 @@ describe("the dashboard in Chromium", () => {
     await page.close();
   });
 
+  it("asks for a token when the daemon answers 401, then sends it on every request and on the WebSocket", async () => {
+    const proxy = await startProxy(daemon.url);
+    const page = await browser.context.newPage();
+    try {
+      // A hosted instance's answer without a token (this local daemon needs none, so the test plays it).
+      let refuse = true;
+      await page.route("**/api/pipelines", (route) =>
+        refuse
+          ? route.fulfill({
+              status: 401,
+              contentType: "application/json",
+              body: JSON.stringify({ error: { code: "TAU_E_AUTH_REQUIRED", message: "This Tau instance needs a bearer token.", hint: "Set TAU_TOKEN.", details: {} } }),
+            })
+          : route.fallback(),
+      );
+      const authorizations: string[] = [];
+      page.on("request", (r) => {
+        if (r.url().includes("/api/")) authorizations.push(r.headers().authorization ?? "none");
+      });
+      await page.goto(`${proxy.url}/#/`);
+      await page.getByRole("heading", { name: "Sign in" }).waitFor();
+      await shot(page, "sign-in");
+      refuse = false;
+      await page.getByLabel("Access token").fill("tok.en-123");
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.locator("tr[data-pipeline]").first().waitFor();
+      await page.getByTestId("connection").filter({ hasText: "Live" }).waitFor();
+      expect(authorizations.at(-1)).toBe("Bearer tok.en-123");
+      expect(proxy.upgradeRequests().at(-1)).toMatch(/^sec-websocket-protocol: tau, tau\.bearer\.tok\.en-123$/im);
+      await page.getByRole("button", { name: "Sign out" }).click();
+      await page.locator("tr[data-pipeline]").first().waitFor();
+      expect(await page.getByRole("button", { name: "Sign out" }).count()).toBe(0);
+    } finally {
+      await page.close();
+      await proxy.close();
+    }
+  });
+
   it("cancels a running run from its page", async () => {
     const run = await startRun(daemon.url, "web_slow");
     const page = await openPage(daemon.url, `#/runs/${run.id}`);

@@ -52,6 +52,8 @@ export interface CuttingProxy {
   url: string;
   /** WebSocket connections seen so far (each Upgrade request). */
   webSocketConnections(): number;
+  /** The head of each WebSocket upgrade request, as sent by the browser. */
+  upgradeRequests(): string[];
   /**
    * Destroys every open WebSocket connection, both sides, as a crashing server or proxy would, and refuses
    * new connections for `holdMs` (so that events happen while the page is disconnected).
@@ -65,6 +67,7 @@ export async function startProxy(target: string): Promise<CuttingProxy> {
   const { hostname, port } = new URL(target);
   const sockets = new Set<{ client: Socket; upstream: Socket; ws: boolean }>();
   let upgrades = 0;
+  const heads: string[] = [];
   let refuseUntil = 0;
   const server: Server = createServer((client) => {
     if (Date.now() < refuseUntil) {
@@ -75,9 +78,11 @@ export async function startProxy(target: string): Promise<CuttingProxy> {
     const pair = { client, upstream, ws: false };
     sockets.add(pair);
     client.once("data", (chunk: Buffer) => {
-      if (/^upgrade:\s*websocket/im.test(chunk.toString("latin1"))) {
+      const head = chunk.toString("latin1");
+      if (/^upgrade:\s*websocket/im.test(head)) {
         pair.ws = true;
         upgrades += 1;
+        heads.push(head.split("\r\n\r\n")[0]);
       }
     });
     client.pipe(upstream);
@@ -95,6 +100,7 @@ export async function startProxy(target: string): Promise<CuttingProxy> {
   return {
     url: `http://127.0.0.1:${address.port}`,
     webSocketConnections: () => upgrades,
+    upgradeRequests: () => [...heads],
     cutWebSockets: (holdMs = 0) => {
       refuseUntil = Date.now() + holdMs;
       let cut = 0;

@@ -14,6 +14,7 @@ import type {
   RunView,
   StatusView,
 } from "../../server/contract";
+import { AUTH_CODES, authRequired, getToken } from "./auth";
 
 export interface ErrorBody {
   code: string;
@@ -45,12 +46,12 @@ export interface DagView {
 
 async function request<T>(method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
   let res: Response;
+  const headers: Record<string, string> = { accept: "application/json" };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const token = getToken();
+  if (token !== null) headers.authorization = `Bearer ${token}`;
   try {
-    res = await fetch(path, {
-      method,
-      headers: body === undefined ? { accept: "application/json" } : { accept: "application/json", "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch (err) {
     throw new ApiError(0, {
       code: "TAU_E_DAEMON_UNREACHABLE",
@@ -67,6 +68,7 @@ async function request<T>(method: "GET" | "POST", path: string, body?: unknown):
   }
   if (!res.ok) {
     const error = (json as { error?: ErrorBody } | null)?.error;
+    if (res.status === 401 && error && AUTH_CODES.has(error.code)) authRequired();
     throw new ApiError(res.status, error ?? { code: "TAU_E_INTERNAL", message: `${method} ${path} answered ${res.status}.`, hint: "" });
   }
   return json as T;

@@ -4,6 +4,7 @@
  * on what changed).
  */
 import { useEffect, useRef, useState } from "preact/hooks";
+import { getToken, isAuthRequired, onAuthRequired, setToken } from "./auth";
 import { live, type ConnectionState } from "./live";
 import { href, useRoute, type Route } from "./router";
 import { DagView } from "./views/dag";
@@ -48,8 +49,40 @@ function View({ route }: { route: Route }) {
   }
 }
 
+/** Shown when a hosted instance refused the request for want of a (valid) token. */
+function SignIn() {
+  const [value, setValue] = useState("");
+  const hadToken = getToken() !== null;
+  return (
+    <section aria-labelledby="signin-title" class="signin">
+      <h1 id="signin-title">Sign in</h1>
+      <p>
+        {hadToken ? "The daemon refused the token (invalid or expired)." : "This Tau instance needs a bearer token."} Paste a token issued for
+        your tenant (an admin runs <code>tau tokens issue</code>). It is kept for this tab only.
+      </p>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          setToken(value);
+          location.reload();
+        }}
+      >
+        <label>
+          Access token
+          <input type="password" autoComplete="off" value={value} onInput={(e) => setValue(e.currentTarget.value)} required />
+        </label>
+        <button type="submit" class="primary">
+          Sign in
+        </button>
+      </form>
+    </section>
+  );
+}
+
 export function App() {
   const route = useRoute();
+  const [authNeeded, setAuthNeeded] = useState(isAuthRequired());
+  useEffect(() => onAuthRequired(setAuthNeeded), []);
   const [state, setState] = useState<ConnectionState>(live.connectionState);
   useEffect(() => {
     const stop = live.onState(setState);
@@ -93,9 +126,21 @@ export function App() {
           <span class="dot" aria-hidden="true" />
           {STATE_TEXT[state]}
         </span>
+        {getToken() !== null && (
+          <button
+            type="button"
+            class="signout"
+            onClick={() => {
+              setToken(null);
+              location.reload();
+            }}
+          >
+            Sign out
+          </button>
+        )}
       </header>
       <main id="main" ref={main} tabIndex={-1}>
-        <View route={route} />
+        {authNeeded ? <SignIn /> : <View route={route} />}
       </main>
     </>
   );

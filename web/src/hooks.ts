@@ -21,7 +21,7 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
     loading: true,
   });
   const generation = useRef(0);
-  // eslint-disable-next-line react-hooks/exhaustive-deps
+  // `deps` say when `load` means something new (the caller's closure changes every render).
   const run = useCallback(load, deps);
   const reload = useCallback(() => {
     const mine = ++generation.current;
@@ -76,7 +76,7 @@ export function useLiveRefresh(target: LiveTarget | null, kinds: RunEventKind[],
       clearTimeout(timer);
       stop();
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // The target and kinds by value: callers pass fresh object and array literals on every render.
   }, [key, kinds.join()]);
 }
 

@@ -5,6 +5,7 @@
  * last delivered) is dropped here. Listeners therefore see every matching event once, in seq order.
  */
 import type { RunEvent, RunEventKind, WsServerMessage } from "../../server/contract";
+import { getToken } from "./auth";
 
 export type LiveTarget = { runId: string } | { pipeline: string } | { all: true };
 export type ConnectionState = "connecting" | "open" | "reconnecting";
@@ -97,7 +98,9 @@ export class LiveClient {
   }
 
   private connect(): void {
-    const socket = new WebSocket(this.url);
+    const token = getToken();
+    // A hosted instance reads the token from the offered subprotocols and answers with "tau".
+    const socket = token === null ? new WebSocket(this.url) : new WebSocket(this.url, ["tau", `tau.bearer.${token}`]);
     this.socket = socket;
     socket.onopen = () => {
       this.connections += 1;
