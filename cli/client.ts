@@ -96,7 +96,7 @@ export class TauClient {
     return { url: `${this.host.replace(/^http/, "ws")}/api/events`, headers: this.authHeaders() };
   }
 
-  async request<T>(method: "GET" | "POST", path: string, query?: Query, body?: unknown): Promise<T> {
+  async request<T>(method: "GET" | "POST" | "PUT" | "DELETE", path: string, query?: Query, body?: unknown): Promise<T> {
     const url = new URL(`${this.host}${path}`);
     for (const [key, value] of Object.entries(query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));

@@ -19,11 +19,15 @@ import { InitCommand } from "./commands/init";
 import { InspectCommand } from "./commands/inspect";
 import { ListCommand } from "./commands/list";
 import { LogsCommand } from "./commands/logs";
+import { PolicyCommand } from "./commands/policy";
 import { RollbackCommand } from "./commands/rollback";
 import { RunCommand } from "./commands/run";
 import { RunsCommand } from "./commands/runs";
 import { ScheduleCommand } from "./commands/schedule";
+import { SecretsCommand } from "./commands/secrets";
 import { StatusCommand } from "./commands/status";
+import { TenantsCommand } from "./commands/tenants";
+import { TokensCommand } from "./commands/tokens";
 import { VersionCommand } from "./commands/version";
 
 export const COMMANDS = [
@@ -38,11 +42,15 @@ export const COMMANDS = [
   InspectCommand,
   ListCommand,
   LogsCommand,
+  PolicyCommand,
   RollbackCommand,
   RunCommand,
   RunsCommand,
   ScheduleCommand,
+  SecretsCommand,
   StatusCommand,
+  TenantsCommand,
+  TokensCommand,
   VersionCommand,
 ];
 

@@ -79,6 +79,16 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
       throw err;
     }
   });
+
+  // A refused WebSocket upgrade is answered on the raw socket before @fastify/websocket's own hooks ran, so
+  // nothing else closes that socket: close it here, or a client could hold it open and stall shutdown.
+  app.addHook("onResponse", async (request) => {
+    if (isUpgrade(request) && (request as { ws?: boolean }).ws !== true) request.raw.socket?.destroy();
+  });
+}
+
+function isUpgrade(request: FastifyRequest): boolean {
+  return request.headers.upgrade?.toLowerCase() === "websocket";
 }
 
 function authenticate(request: FastifyRequest, options: AuthOptions): Principal {
@@ -93,7 +103,7 @@ function authenticate(request: FastifyRequest, options: AuthOptions): Principal 
 
 /** `Sec-WebSocket-Protocol: tau, tau.bearer.<token>` on an upgrade request. */
 function websocketToken(request: FastifyRequest): string | null {
-  if (request.headers.upgrade?.toLowerCase() !== "websocket") return null;
+  if (!isUpgrade(request)) return null;
   const header = request.headers["sec-websocket-protocol"];
   if (typeof header !== "string") return null;
   const entry = header

@@ -43,12 +43,17 @@ export async function call<T = unknown>(url: string, bearer: string | null, init
 }
 
 /** Opens /api/events; resolves with the socket, or rejects with the HTTP status of a refused upgrade. */
-export function openEvents(daemon: Daemon, options: { header?: string; protocols?: string[] } = {}): Promise<WebSocket> {
+export function openEvents(daemon: Daemon, options: { header?: string; protocols?: string[]; leaveOpen?: boolean } = {}): Promise<WebSocket> {
   const url = `${daemon.url.replace("http", "ws")}/api/events`;
   const ws = new WebSocket(url, options.protocols ?? [], { headers: options.header ? { authorization: options.header } : {} });
   return new Promise((resolve, reject) => {
     ws.once("open", () => resolve(ws));
-    ws.once("unexpected-response", (_req, res) => reject(new Error(`status ${res.statusCode}`)));
+    ws.once("unexpected-response", (req, res) => {
+      res.resume();
+      // leaveOpen: a client that keeps the refused connection (the daemon must still close it).
+      if (!options.leaveOpen) req.destroy();
+      reject(new Error(`status ${res.statusCode}`));
+    });
     ws.once("error", reject);
   });
 }
