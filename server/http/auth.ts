@@ -94,10 +94,28 @@ function isUpgrade(request: FastifyRequest): boolean {
 function authenticate(request: FastifyRequest, options: AuthOptions): Principal {
   const token = bearerToken(request.headers.authorization) ?? websocketToken(request);
   if (token === null) throw new TauError("TAU_E_AUTH_REQUIRED");
-  const principal = verifyToken(token, options.tokens!);
+  const principal = verified(token, options.tokens!);
   if (!options.tenantExists(principal.tenant)) {
     throw new TauError("TAU_E_AUTH_INVALID", `The token's tenant '${principal.tenant}' does not exist on this instance.`, { reason: "unknown tenant" });
   }
+  return principal;
+}
+
+/**
+ * Verified tokens, by their exact text, until they expire: a client sends the same token on every request, and
+ * jsonwebtoken's verify costs far more than the rest of a small request. Only a token that verified is kept;
+ * a hit is re-checked against its expiry, and the map is bounded (oldest entry dropped first).
+ */
+const VERIFIED_CACHE_SIZE = 1024;
+const verifiedTokens = new Map<string, { config: TokenConfig; principal: Principal }>();
+
+function verified(token: string, config: TokenConfig): Principal {
+  const hit = verifiedTokens.get(token);
+  if (hit && hit.config === config && hit.principal.expiresAt > Date.now()) return hit.principal;
+  if (hit) verifiedTokens.delete(token);
+  const principal = verifyToken(token, config);
+  if (verifiedTokens.size >= VERIFIED_CACHE_SIZE) verifiedTokens.delete(verifiedTokens.keys().next().value!);
+  verifiedTokens.set(token, { config, principal });
   return principal;
 }
 
