@@ -52,6 +52,6 @@ export function createContext(init: RunInit, steps: StepTracker): PipelineContex
     log: createLog(null),
     step,
     secret,
-    materialize: createMaterialize(steps, init.runId),
+    materialize: createMaterialize(steps),
   });
 }

@@ -20,6 +20,8 @@ import type { RunSecrets } from "./secrets";
 export interface BridgeOptions {
   /** "describe" allows only `log`. */
   mode: "run" | "describe";
+  /** The run the bridge serves (null in describe mode); host-side operations take it from here, never from the guest. */
+  runId: string | null;
   policy: Policy;
   limits: PolicyLimits;
   dataDir: string;
@@ -121,6 +123,7 @@ export class Bridge {
       case "materialize":
         return this.track(
           materializeOp(p, {
+            runId: this.o.runId,
             connector: (handle) => {
               const h = typeof handle === "string" ? this.handles.get(handle) : undefined;
               return h && !h.closing ? h.connector : null;

@@ -72,6 +72,8 @@ abstract class IsolateSession {
     protected readonly deps: SessionDeps,
     protected readonly s: {
       mode: "run" | "describe";
+      /** The run's id (null when describing a bundle). */
+      runId: string | null;
       tenantId: string;
       policy: Policy;
       limits: PolicyLimits;
@@ -92,6 +94,7 @@ abstract class IsolateSession {
     const secrets = new RunSecrets(source, s.tenantId, s.policy, this.scrubber);
     this.bridge = new Bridge({
       mode: s.mode,
+      runId: s.runId,
       policy: s.policy,
       limits: s.limits,
       dataDir: s.dataDir,
@@ -266,6 +269,7 @@ export class RunSession extends IsolateSession {
     const limits = job.policy.limits;
     super(deps, {
       mode: "run",
+      runId: job.runId,
       tenantId: job.tenantId,
       policy: job.policy,
       limits,
@@ -339,6 +343,7 @@ export class DescribeSession extends IsolateSession {
     const limits = req.policy.limits;
     super(deps, {
       mode: "describe",
+      runId: null,
       tenantId: "describe",
       policy: req.policy,
       limits,

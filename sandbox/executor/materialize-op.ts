@@ -20,6 +20,8 @@ import type { SecretScrubber } from "../scrub";
 export type MaterializeEngine = (spec: MaterializationSpec, session: SqlSession, opts: { now: Date; runId: string }) => Promise<MaterializeResult>;
 
 export interface MaterializeOpDeps {
+  /** The run being served, from the bridge (never from the guest); null in describe mode. */
+  runId: string | null;
   /** The open connector behind a guest handle; null when the handle is unknown or closing. */
   connector(handle: unknown): HostConnector | null;
   engine: MaterializeEngine;
@@ -32,7 +34,6 @@ const SPEC_MAX_BYTES = 4 * 1024 * 1024;
 /** Each statement in the answer is cut to this, and all of them to ANSWER_STATEMENTS_MAX (or a quarter of the bridge limit). */
 const STATEMENT_MAX = 64 * 1024;
 const ANSWER_STATEMENTS_MAX = 4 * 1024 * 1024;
-const RUN_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 const busy = new WeakMap<HostConnector, Promise<void>>();
 
@@ -142,10 +143,8 @@ export async function materializeOp(payload: unknown, deps: MaterializeOpDeps): 
   } catch (err) {
     throw hostError(err);
   }
-  if (typeof p.runId !== "string" || !RUN_ID.test(p.runId)) {
-    throw new TauError("TAU_E_BRIDGE_PAYLOAD_INVALID", "materialize needs the run's id.", { field: "runId" });
-  }
-  const runId = p.runId;
+  const runId = deps.runId;
+  if (runId === null) throw new TauError("TAU_E_BRIDGE_OP_UNKNOWN", "materialize is available only while a pipeline runs.");
   const connector = deps.connector(p.handle);
   if (connector === null) throw new TauError("TAU_E_CONNECTOR_CLOSED", "The connector passed to ctx.materialize is closed or was not opened in this run.");
   const dialect = dialectFor(connector, p.dialect);

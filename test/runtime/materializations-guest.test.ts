@@ -26,7 +26,7 @@ async function run(body: string): Promise<{ h: GuestHarness; source: string; ans
 }
 
 describe("ctx.materialize in the guest", () => {
-  it("sends the validated spec, the connector's handle, the dialect and the run id as one materialize operation, in a step named after the target", async () => {
+  it("sends the validated spec, the connector's handle and the dialect (not the run id: the host knows it) as one materialize operation, in a step named after the target", async () => {
     const { h, answer } = await run(`
   await using db = duckdb_local();
   try {
@@ -38,7 +38,6 @@ describe("ctx.materialize in the guest", () => {
     expect(sent).toEqual({
       handle: "h1",
       dialect: "duckdb",
-      runId: "run_guest_1",
       spec: {
         strategy: "scd_type_2",
         targetTable: "analytics.dim_c",

@@ -32,7 +32,7 @@ function makeBridge(engine?: MaterializeEngine): { bridge: Bridge; secrets: RunS
   const scrubber = new SecretScrubber();
   const events = new RunEvents(LOCAL_POLICY.limits, scrubber, () => undefined);
   const secrets = new RunSecrets(new EnvSecretSource({ TAU_TEST_MATSDK_PW: SECRET }), "local", LOCAL_POLICY, scrubber);
-  const bridge = new Bridge({ mode: "run", policy: LOCAL_POLICY, limits: LOCAL_POLICY.limits, dataDir, events, secrets, scrubber, connectors: host, materialize: engine });
+  const bridge = new Bridge({ mode: "run", runId: "run-op-test", policy: LOCAL_POLICY, limits: LOCAL_POLICY.limits, dataDir, events, secrets, scrubber, connectors: host, materialize: engine });
   return { bridge, secrets };
 }
 
@@ -67,16 +67,15 @@ describe("the materialize bridge operation", () => {
     bridges.push(bridge);
     const handle = await openDuck(bridge);
     const cases: Array<[unknown, string, Record<string, unknown>]> = [
-      [{ handle, spec: "DROP TABLE x", dialect: null, runId: "r1" }, "TAU_E_MATERIALIZE_CONFIG", { field: "config" }],
-      [{ handle, spec: { ...validSpec, targetTable: 'x"; DROP TABLE y; --' }, dialect: null, runId: "r1" }, "TAU_E_MATERIALIZE_CONFIG", { field: "targetTable" }],
-      [{ handle, spec: { ...validSpec, __proto__: { evil: 1 }, extra: 1 }, dialect: null, runId: "r1" }, "TAU_E_MATERIALIZE_CONFIG", { field: "extra" }],
-      [{ handle, spec: { ...validSpec, strategy: "scd_type_2" }, dialect: null, runId: "r1" }, "TAU_E_MATERIALIZE_CONFIG", { field: "uniqueKey" }],
-      [{ handle, spec: validSpec, dialect: 42, runId: "r1" }, "TAU_E_MATERIALIZE_CONFIG", { field: "dialect" }],
-      [{ handle, spec: validSpec, dialect: "mysql", runId: "r1" }, "TAU_E_MATERIALIZE_CONFIG", { field: "dialect", expected: "duckdb" }],
-      [{ handle, spec: validSpec, dialect: null, runId: "r1'; DROP TABLE t; --" }, "TAU_E_BRIDGE_PAYLOAD_INVALID", { field: "runId" }],
-      [{ handle: "h999", spec: validSpec, dialect: null, runId: "r1" }, "TAU_E_CONNECTOR_CLOSED", {}],
-      [{ handle: { toString: 1 }, spec: validSpec, dialect: null, runId: "r1" }, "TAU_E_CONNECTOR_CLOSED", {}],
-      [{ handle, spec: { ...validSpec, sourceQuery: `SELECT '${"x".repeat(5 * 1024 * 1024)}'` }, dialect: null, runId: "r1" }, "TAU_E_BRIDGE_PAYLOAD_TOO_LARGE", {}],
+      [{ handle, spec: "DROP TABLE x", dialect: null }, "TAU_E_MATERIALIZE_CONFIG", { field: "config" }],
+      [{ handle, spec: { ...validSpec, targetTable: 'x"; DROP TABLE y; --' }, dialect: null }, "TAU_E_MATERIALIZE_CONFIG", { field: "targetTable" }],
+      [{ handle, spec: { ...validSpec, __proto__: { evil: 1 }, extra: 1 }, dialect: null }, "TAU_E_MATERIALIZE_CONFIG", { field: "extra" }],
+      [{ handle, spec: { ...validSpec, strategy: "scd_type_2" }, dialect: null }, "TAU_E_MATERIALIZE_CONFIG", { field: "uniqueKey" }],
+      [{ handle, spec: validSpec, dialect: 42 }, "TAU_E_MATERIALIZE_CONFIG", { field: "dialect" }],
+      [{ handle, spec: validSpec, dialect: "mysql" }, "TAU_E_MATERIALIZE_CONFIG", { field: "dialect", expected: "duckdb" }],
+      [{ handle: "h999", spec: validSpec, dialect: null }, "TAU_E_CONNECTOR_CLOSED", {}],
+      [{ handle: { toString: 1 }, spec: validSpec, dialect: null }, "TAU_E_CONNECTOR_CLOSED", {}],
+      [{ handle, spec: { ...validSpec, sourceQuery: `SELECT '${"x".repeat(5 * 1024 * 1024)}'` }, dialect: null }, "TAU_E_BRIDGE_PAYLOAD_TOO_LARGE", {}],
     ];
     for (const [payload, code, details] of cases) {
       const answer = await call(bridge, "materialize", payload);
@@ -99,7 +98,7 @@ describe("the materialize bridge operation", () => {
     bridges.push(bridge);
     const handle = await openDuck(bridge);
     expect((await call(bridge, "secret.check", { name: "TAU_TEST_MATSDK_PW" })).ok).toBe(true);
-    const answer = await call(bridge, "materialize", { handle, spec: validSpec, dialect: "duckdb", runId: "run-1" });
+    const answer = await call(bridge, "materialize", { handle, spec: validSpec, dialect: "duckdb" });
     expect(answer.error).toMatchObject({ code: "TAU_E_MATERIALIZE_FAILED", message: "the engine gave up near [secret:TAU_TEST_MATSDK_PW]" });
     expect(JSON.stringify(answer)).not.toContain(SECRET);
     const count = await call(bridge, "connector.call", { handle, method: "extract", args: ["SELECT count(*)::INTEGER AS n FROM t_tx"] });
@@ -120,7 +119,7 @@ describe("the materialize bridge operation", () => {
     bridges.push(bridge);
     const handle = await openDuck(bridge);
     await call(bridge, "secret.check", { name: "TAU_TEST_MATSDK_PW" });
-    const answer = await call(bridge, "materialize", { handle, spec: validSpec, dialect: null, runId: "run-2" });
+    const answer = await call(bridge, "materialize", { handle, spec: validSpec, dialect: null });
     expect(answer.ok, JSON.stringify(answer.error)).toBe(true);
     expect(answer.value).toMatchObject({ strategy: "full_refresh", targetTable: "t_ok", rowsAffected: 1, durationMs: 3, dialect: "duckdb" });
     expect(answer.value.statements[0]).toBe("SELECT '[secret:TAU_TEST_MATSDK_PW]'");
@@ -128,11 +127,24 @@ describe("the materialize bridge operation", () => {
     expect(answer.value.statements[1]).toContain("[truncated");
   });
 
+  it("gives the engine the bridge's run id, whatever id the guest sends", async () => {
+    let seen: string | null = null;
+    const { bridge } = makeBridge(async (spec, _session, opts) => {
+      seen = opts.runId;
+      return { strategy: spec.strategy, targetTable: spec.targetTable, rowsAffected: 0, statements: [], durationMs: 0 };
+    });
+    bridges.push(bridge);
+    const handle = await openDuck(bridge);
+    const answer = await call(bridge, "materialize", { handle, spec: validSpec, dialect: null, runId: "forged'; DROP TABLE t; --" });
+    expect(answer.ok, JSON.stringify(answer.error)).toBe(true);
+    expect(seen).toBe("run-op-test");
+  });
+
   it("answers TAU_E_INTERNAL when the engine returns a malformed result", async () => {
     const { bridge } = makeBridge(async (spec) => ({ strategy: spec.strategy, targetTable: spec.targetTable, rowsAffected: -1, statements: [], durationMs: 0 }));
     bridges.push(bridge);
     const handle = await openDuck(bridge);
-    const answer = await call(bridge, "materialize", { handle, spec: validSpec, dialect: null, runId: "run-3" });
+    const answer = await call(bridge, "materialize", { handle, spec: validSpec, dialect: null });
     expect(answer.error?.code).toBe("TAU_E_INTERNAL");
   });
 });

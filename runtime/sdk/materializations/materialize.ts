@@ -88,7 +88,6 @@ function readResult(value: unknown, site: TauSdkError): MaterializeResult {
 /** Builds `ctx.materialize` for one run. */
 export function createMaterialize(
   steps: StepTracker,
-  runId: string,
 ): (config: MaterializationConfig, options: MaterializeOptions) => Promise<MaterializeResult> {
   return async function materialize(config: MaterializationConfig, options: MaterializeOptions): Promise<MaterializeResult> {
     const site = callSite();
@@ -132,7 +131,7 @@ export function createMaterialize(
     }
     return await steps.run<MaterializeResult>(`materialize:${spec.targetTable}`, async (step: Step) => {
       const handle = await core.handle(site);
-      const answer = await bridgeCall("materialize", { handle, spec, dialect: dialect ?? null, runId }, site);
+      const answer = await bridgeCall("materialize", { handle, spec, dialect: dialect ?? null }, site);
       const result = readResult(answer, site);
       const used = (answer as { dialect?: unknown }).dialect;
       step.rowsOut = result.rowsAffected;
