@@ -9,6 +9,13 @@ export class PendingRetries<T extends { runId: string }> {
     return this.pending.size;
   }
 
+  /** Held runs matching `filter`. */
+  count(filter: (run: T) => boolean): number {
+    let n = 0;
+    for (const { run } of this.pending.values()) if (filter(run)) n++;
+    return n;
+  }
+
   /** Holds `run` from now on (before its row is written, so it can be cancelled at any moment). */
   hold(run: T): void {
     this.pending.set(run.runId, { run, timer: null });

@@ -53,6 +53,13 @@ export class RunQueue<T extends QueueItem> {
     return this.held.size;
   }
 
+  /** One tenant's waiting and executing runs (hosted mode's status shows a tenant only its own). */
+  countsFor(tenantId: string): { queued: number; running: number } {
+    let queued = 0;
+    for (const [key, fifo] of this.waiting) if (key.startsWith(`${tenantId}\0`)) queued += fifo.length;
+    return { queued, running: this.heldPerTenant.get(tenantId) ?? 0 };
+  }
+
   /** Adds a run at the back of its pipeline's FIFO. */
   push(item: T): void {
     const key = pipelineKey(item);

@@ -246,8 +246,12 @@ export class RunService {
   }
 
   /** Queued runs (pending retries included) and running ones. */
-  counts(): { queued: number; running: number } {
-    return { queued: this.queue.queued + this.retries.size, running: this.active.size };
+  /** Queued (retries waiting out their backoff included) and running runs: daemon-wide, or one tenant's. */
+  counts(tenantId?: string): { queued: number; running: number } {
+    if (tenantId === undefined) return { queued: this.queue.queued + this.retries.size, running: this.active.size };
+    let running = 0;
+    for (const run of this.active.values()) if (run.ref.tenantId === tenantId) running++;
+    return { queued: this.queue.countsFor(tenantId).queued + this.retries.count((r) => r.tenantId === tenantId), running };
   }
 
   /**

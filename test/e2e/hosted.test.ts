@@ -96,6 +96,26 @@ describe("hosted mode with the real binaries", () => {
     expect(JSON.parse(badRole.stdout).error.code).toBe("TAU_E_DAEMON_OPTIONS_INVALID");
   });
 
+  it("answers malformed hosted commands with TAU_E_CLI_USAGE, exit 2, before asking the daemon", async () => {
+    const cases: string[][] = [
+      ["secrets", "set", "X"],
+      ["secrets", "set", "X", "--value", "v", "--stdin"],
+      ["secrets", "delete"],
+      ["secrets", "rotate"],
+      ["policy", "set"],
+      ["tenants", "create"],
+      ["tokens", "issue"],
+      ["tokens", "revoke", "--role", "viewer"],
+    ];
+    for (const args of cases) {
+      const r = await tau(null, args);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.json.error.code, args.join(" ")).toBe("TAU_E_CLI_USAGE");
+    }
+    const missing = await tau(null, ["policy", "set", join(dir, "no-such-policy.json")]);
+    expect(missing.json.error.code).toBe("TAU_E_FILE_NOT_FOUND");
+  }, 60_000);
+
   it("bootstraps with `taud token`, then creates a tenant and issues its tokens with tau", async () => {
     const anonymous = await tau(daemon, ["status"]);
     expect(anonymous.json.error.code).toBe("TAU_E_AUTH_REQUIRED");
@@ -177,6 +197,18 @@ describe("hosted mode with the real binaries", () => {
     expect(ok.json.status).toBe("succeeded");
     expect(ok.json.result).toEqual({ who: "postgres", answer: 42 });
     expect(ok.stdout).not.toContain(DSN);
+
+    // `tau logs --follow` subscribes over the WebSocket with TAU_TOKEN; another tenant's token is refused.
+    const followed = spawnSync(process.execPath, [join(ROOT, "dist/cli/bin.js"), "logs", "pg_probe", "--run", ok.json.id, "--follow"], {
+      env: { ...process.env, TAU_HOST: daemon.url, ...operator },
+      encoding: "utf8",
+    });
+    expect(followed.status).toBe(0);
+    const kinds = followed.stdout.trim().split("\n").map((line) => JSON.parse(line).kind as string);
+    expect(kinds[0]).toBe("run.queued");
+    expect(kinds.at(-1)).toBe("run.finished");
+    const foreign = await tau(daemon, ["logs", "pg_probe", "--run", ok.json.id, "--follow"], { TAU_TOKEN: platform });
+    expect(foreign.json.error.code).toMatch(/^TAU_E_(PIPELINE|RUN)_NOT_FOUND$/);
 
     // Deleted: the run no longer finds it.
     expect((await tau(daemon, ["secrets", "delete", "PG_DSN"], operator)).json).toEqual({ name: "PG_DSN", deleted: true });

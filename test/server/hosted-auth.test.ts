@@ -4,11 +4,13 @@
  * tenant B's token aimed at tenant A's pipelines, runs, graph runs, versions and secrets.
  */
 import { generateKeyPairSync } from "node:crypto";
+import fastify from "fastify";
 import jwt from "jsonwebtoken";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Daemon } from "../../server";
 import type { RunView } from "../../server/contract";
-import { pipelineSource, tempHome } from "./helpers/daemon";
+import { installAuth } from "../../server/http/auth";
+import { busyWait, pipelineSource, tempHome } from "./helpers/daemon";
 import { call, exchange, JWT_SECRET, openEvents, startHosted, token } from "./hosted-helpers";
 
 const home = tempHome();
@@ -128,6 +130,16 @@ describe("hosted mode: authentication", () => {
     await expect(openEvents(daemon, { leaveOpen: true })).rejects.toThrow("status 401");
   });
 
+  it("stops accepting a token once it expired, also after it was accepted (and cached) before", async () => {
+    const short = token("ta", "viewer", 1);
+    expect((await call(`${daemon.url}/api/pipelines`, short)).status).toBe(200);
+    // exp is whole seconds and verification allows 5 s of clock skew.
+    await new Promise((r) => setTimeout(r, 7_000));
+    const answer = await call<{ error: { code: string } }>(`${daemon.url}/api/pipelines`, short);
+    expect(answer.status).toBe(401);
+    expect(answer.body.error.code).toBe("TAU_E_AUTH_EXPIRED");
+  }, 20_000);
+
   it("answers 403 TAU_E_FORBIDDEN when a viewer does operator or admin work, and lets it read", async () => {
     let checked = 0;
     for (const op of catalog.filter((o) => o.access === "operate" || o.access === "admin")) {
@@ -190,6 +202,22 @@ describe("hosted mode: tenant scoping", () => {
     expect(bTenants.body.map((t) => t.id)).toEqual(["tb"]);
   }, 60_000);
 
+  it("shows each tenant only its own runs in /api/status", async () => {
+    const busy = pipelineSource("busy_a", `  ${busyWait("1500")}\n  return 1;`);
+    expect((await call(`${daemon.url}/api/pipelines`, A_OPERATOR, { method: "POST", body: { source: busy, filename: "busy_a.ts" } })).status).toBe(201);
+    const queued = await call<RunView>(`${daemon.url}/api/pipelines/busy_a/runs`, A_OPERATOR, { method: "POST", body: {} });
+    expect(queued.status).toBe(201);
+    const deadline = Date.now() + 10_000;
+    let mine = { queued: 0, running: 0 };
+    while (Date.now() < deadline && mine.running === 0) {
+      mine = (await call<{ runs: typeof mine }>(`${daemon.url}/api/status`, A_VIEWER)).body.runs;
+    }
+    expect(mine.running).toBe(1);
+    const theirs = await call<{ runs: { queued: number; running: number }; pipelines: number }>(`${daemon.url}/api/status`, B_ADMIN);
+    expect(theirs.body.runs).toEqual({ queued: 0, running: 0 });
+    await call(`${daemon.url}/api/runs/${queued.body.id}/cancel`, A_OPERATOR, { method: "POST" });
+  }, 30_000);
+
   it("refuses tenant B's WebSocket subscriptions to A's run and pipeline, and sends B none of A's events", async () => {
     const ws = await openEvents(daemon, { header: `Bearer ${B_ADMIN}` });
     try {
@@ -250,5 +278,20 @@ describe("hosted mode with ES256 keys", () => {
     expect(issued.status).toBe(201);
     expect(jwt.decode(issued.body.token, { complete: true })?.header.alg).toBe("ES256");
     expect((await call(`${es.url}/api/status`, issued.body.token)).status).toBe(200);
+  });
+});
+
+describe("route access declarations", () => {
+  it("refuse to register a route that declares no access level", async () => {
+    const app = fastify({ logger: false });
+    installAuth(app, { mode: "local", tokens: null, tenantExists: () => true });
+    app.get("/api/declared", { config: { access: "read" } }, async () => ({ ok: true }));
+    expect(() => app.get("/api/forgotten", async () => ({ leaked: true }))).toThrow(/declares no access level/);
+    expect(() => app.post("/api/typo", { config: { access: "root" as never } }, async () => ({}))).toThrow(/declares no access level/);
+    await app.close();
+  });
+
+  it("refuse hosted mode without a token configuration", () => {
+    expect(() => installAuth(fastify({ logger: false }), { mode: "hosted", tokens: null, tenantExists: () => true })).toThrow(/token configuration/);
   });
 });

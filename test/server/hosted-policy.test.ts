@@ -167,6 +167,17 @@ describe("per-tenant policies and secrets in hosted mode", () => {
       db.close();
     }
   });
+
+  it("keeps tenants, policies and secrets across a restart", async () => {
+    await daemon.close();
+    daemon = await startHosted(home.home, { concurrency: 8, executors: 2 });
+    const policy = await call<{ source: string; policy: { secrets: string[] } }>(`${daemon.url}/api/policy`, operator);
+    expect(policy.status).toBe(200);
+    expect(policy.body.source).toBe("stored");
+    expect(policy.body.policy.secrets).toEqual(["*"]);
+    const secrets = await call<Array<{ name: string }>>(`${daemon.url}/api/secrets`, operator);
+    expect(secrets.body.map((x) => x.name)).toEqual(["WAREHOUSE_PW"]);
+  }, 60_000);
 });
 
 describe("secrets in local mode", () => {

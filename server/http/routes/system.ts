@@ -35,7 +35,8 @@ export async function systemRoutes(app: FastifyInstance, ctx: ApiContext & { cat
         startedAt: iso(daemon.startedAt),
         uptimeMs: now - daemon.startedAt,
         pipelines: await ctx.store.pipelines.count(request.tenantId),
-        runs: ctx.runs.counts(),
+        // The tenant's own runs: in hosted mode, other tenants' activity is not theirs to see.
+        runs: ctx.runs.counts(request.tenantId),
         executors: ctx.pool.status(),
       };
     },
