@@ -175,8 +175,9 @@ export interface StatusView {
   status: "ok";
   version: string;
   mode: "local" | "hosted";
-  home: string;
-  pid: number;
+  /** The daemon's home folder and pid: null in hosted mode unless the caller is a platform admin. */
+  home: string | null;
+  pid: number | null;
   startedAt: string;
   uptimeMs: number;
   pipelines: number;

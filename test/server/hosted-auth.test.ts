@@ -215,6 +215,15 @@ describe("hosted mode: tenant scoping", () => {
     expect(mine.running).toBe(1);
     const theirs = await call<{ runs: { queued: number; running: number }; pipelines: number }>(`${daemon.url}/api/status`, B_ADMIN);
     expect(theirs.body.runs).toEqual({ queued: 0, running: 0 });
+    // Where the daemon lives on its host is for the platform admin only, not for a tenant's admin.
+    type HostView = { home: string | null; pid: number | null; executors: Array<{ pid: number | null }> };
+    const tenantView = (await call<HostView>(`${daemon.url}/api/status`, B_ADMIN)).body;
+    expect(tenantView.home).toBeNull();
+    expect(tenantView.pid).toBeNull();
+    expect(tenantView.executors.every((e) => e.pid === null)).toBe(true);
+    const platformView = (await call<HostView>(`${daemon.url}/api/status`, PLATFORM)).body;
+    expect(typeof platformView.home).toBe("string");
+    expect(platformView.pid).toBeGreaterThan(0);
     await call(`${daemon.url}/api/runs/${queued.body.id}/cancel`, A_OPERATOR, { method: "POST" });
   }, 30_000);
 

@@ -26,18 +26,21 @@ export async function systemRoutes(app: FastifyInstance, ctx: ApiContext & { cat
     },
     async (request): Promise<StatusView> => {
       const now = Date.now();
+      // Where the daemon lives on its host (home folder, pids) is the operator's business: in hosted mode only
+      // a platform admin sees it; tenants see the figures that concern them.
+      const host = ctx.tenants.isPlatformAdmin(request.principal);
       return {
         status: "ok",
         version: daemon.version,
         mode: daemon.mode,
-        home: daemon.home,
-        pid: daemon.pid,
+        home: host ? daemon.home : null,
+        pid: host ? daemon.pid : null,
         startedAt: iso(daemon.startedAt),
         uptimeMs: now - daemon.startedAt,
         pipelines: await ctx.store.pipelines.count(request.tenantId),
         // The tenant's own runs: in hosted mode, other tenants' activity is not theirs to see.
         runs: ctx.runs.counts(request.tenantId),
-        executors: ctx.pool.status(),
+        executors: host ? ctx.pool.status() : ctx.pool.status().map((e) => ({ ...e, pid: null })),
       };
     },
   );
