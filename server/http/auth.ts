@@ -14,6 +14,7 @@
  * `new WebSocket(url, ["tau", "tau.bearer.<token>"])` (the server answers with the first one, "tau").
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from "fastify";
+import type { Socket } from "node:net";
 import { assertAccess, bearerToken, verifyToken, type Access, type Principal, type TokenConfig } from "../auth";
 import { TauError } from "../contract";
 
@@ -74,6 +75,7 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
       assertAccess(principal, access);
       request.principal = principal;
       request.tenantId = principal.tenant;
+      if (isUpgrade(request)) endAtExpiry(request.raw.socket, principal.expiresAt + options.tokens!.clockToleranceSec * 1000);
     } catch (err) {
       if (err instanceof TauError && err.code !== "TAU_E_FORBIDDEN") challenge(reply, err);
       throw err;
@@ -85,6 +87,24 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
   app.addHook("onResponse", async (request) => {
     if (isUpgrade(request) && (request as { ws?: boolean }).ws !== true) request.raw.socket?.destroy();
   });
+}
+
+/**
+ * A WebSocket outlives the upgrade that checked its token: end it when that token stops being accepted, so an
+ * expired token receives no more events. The client sees the connection drop, reconnects, and is refused
+ * with 401 TAU_E_AUTH_EXPIRED like any request (the dashboard then asks for a new token).
+ */
+function endAtExpiry(socket: Socket | undefined, endsAt: number): void {
+  if (socket === undefined || !Number.isFinite(endsAt)) return;
+  let timer: NodeJS.Timeout | undefined;
+  const check = (): void => {
+    const left = endsAt - Date.now();
+    if (left <= 0) return void socket.destroy();
+    // setTimeout holds at most 2^31-1 ms (about 24.8 days); tokens may live a year.
+    timer = setTimeout(check, Math.min(left, 2 ** 31 - 1)).unref();
+  };
+  socket.once("close", () => clearTimeout(timer));
+  check();
 }
 
 function isUpgrade(request: FastifyRequest): boolean {

@@ -1,11 +1,12 @@
 /**
  * The OpenAPI 3.1 document, assembled from the route schemas themselves: every route registered on the
  * app is recorded by an `onRoute` hook, so a route cannot exist without appearing here. Shared schema
- * objects from schemas.ts become `$ref`s to `components.schemas` (matched by object identity).
+ * objects from server/contract/schemas.ts become `$ref`s to `components.schemas` (matched by object identity).
  */
 import type { FastifyInstance, RouteOptions } from "fastify";
-import { COMPONENTS } from "./schemas";
+import { Schemas } from "../contract";
 
+const { COMPONENTS } = Schemas;
 type Schema = Record<string, unknown>;
 
 interface RouteSchema {

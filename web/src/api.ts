@@ -68,7 +68,7 @@ async function request<T>(method: "GET" | "POST", path: string, body?: unknown):
   }
   if (!res.ok) {
     const error = (json as { error?: ErrorBody } | null)?.error;
-    if (res.status === 401 && error && AUTH_CODES.has(error.code)) authRequired();
+    if (res.status === 401 && error && AUTH_CODES.has(error.code)) authRequired(error);
     throw new ApiError(res.status, error ?? { code: "TAU_E_INTERNAL", message: `${method} ${path} answered ${res.status}.`, hint: "" });
   }
   return json as T;

@@ -4,7 +4,8 @@
  * on what changed).
  */
 import { useEffect, useRef, useState } from "preact/hooks";
-import { getToken, isAuthRequired, onAuthRequired, setToken } from "./auth";
+import { authError, isAuthRequired, onAuthRequired } from "./auth";
+import { Identity } from "./components/identity";
 import { live, type ConnectionState } from "./live";
 import { href, useRoute, type Route } from "./router";
 import { DagView } from "./views/dag";
@@ -12,6 +13,7 @@ import { ErrorsView } from "./views/errors";
 import { PipelineView } from "./views/pipeline";
 import { PipelinesView } from "./views/pipelines";
 import { RunPage } from "./views/run";
+import { SignIn } from "./views/sign-in";
 import { StatusView } from "./views/status";
 
 const NAV: Array<{ label: string; to: string; views: Route["view"][] }> = [
@@ -49,36 +51,6 @@ function View({ route }: { route: Route }) {
   }
 }
 
-/** Shown when a hosted instance refused the request for want of a (valid) token. */
-function SignIn() {
-  const [value, setValue] = useState("");
-  const hadToken = getToken() !== null;
-  return (
-    <section aria-labelledby="signin-title" class="signin">
-      <h1 id="signin-title">Sign in</h1>
-      <p>
-        {hadToken ? "The daemon refused the token (invalid or expired)." : "This Tau instance needs a bearer token."} Paste a token issued for
-        your tenant (an admin runs <code>tau tokens issue</code>). It is kept for this tab only.
-      </p>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          setToken(value);
-          location.reload();
-        }}
-      >
-        <label>
-          Access token
-          <input type="password" autoComplete="off" value={value} onInput={(e) => setValue(e.currentTarget.value)} required />
-        </label>
-        <button type="submit" class="primary">
-          Sign in
-        </button>
-      </form>
-    </section>
-  );
-}
-
 export function App() {
   const route = useRoute();
   const [authNeeded, setAuthNeeded] = useState(isAuthRequired());
@@ -100,7 +72,7 @@ export function App() {
     }
     // Keyboard and screen-reader users land on the new view, not on the link they left.
     main.current?.focus({ preventScroll: false });
-  }, [JSON.stringify(route)]);
+  }, [JSON.stringify(route), authNeeded]);
 
   return (
     <>
@@ -122,31 +94,22 @@ export function App() {
             ))}
           </ul>
         </nav>
-        <span class={`conn conn-${state}`} role="status" aria-live="polite" data-testid="connection">
+        {/* Signed out, the connection is closed on purpose: "Reconnecting…" would be a false alarm. */}
+        <span class={`conn conn-${authNeeded ? "closed" : state}`} role="status" aria-live="polite" data-testid="connection">
           <span class="dot" aria-hidden="true" />
-          {STATE_TEXT[state]}
+          {authNeeded ? "Not signed in" : STATE_TEXT[state]}
         </span>
-        {getToken() !== null && (
-          <button
-            type="button"
-            class="signout"
-            onClick={() => {
-              setToken(null);
-              location.reload();
-            }}
-          >
-            Sign out
-          </button>
-        )}
+        {!authNeeded && <Identity />}
       </header>
       <main id="main" ref={main} tabIndex={-1}>
-        {authNeeded ? <SignIn /> : <View route={route} />}
+        {authNeeded ? <SignIn error={authError()} /> : <View route={route} />}
       </main>
     </>
   );
 }
 
 function titleOf(route: Route): string {
+  if (isAuthRequired()) return "Sign in";
   switch (route.view) {
     case "pipeline":
       return route.name;

@@ -54,8 +54,14 @@ export class LiveClient {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private pinger: ReturnType<typeof setInterval> | undefined;
   private heard = true;
+  private stopped = false;
   /** Connections opened so far (the first plus every reconnect). */
   connections = 0;
+  /**
+   * Called when a connection closed without ever opening. A browser is not told why an upgrade failed (a
+   * hosted daemon's 401 looks like any network error), so the page asks over HTTP, where a 401 is visible.
+   */
+  onConnectFailed: (() => void) | null = null;
 
   constructor(private readonly url: string) {}
 
@@ -98,11 +104,14 @@ export class LiveClient {
   }
 
   private connect(): void {
+    if (this.stopped) return;
     const token = getToken();
     // A hosted instance reads the token from the offered subprotocols and answers with "tau".
     const socket = token === null ? new WebSocket(this.url) : new WebSocket(this.url, ["tau", `tau.bearer.${token}`]);
     this.socket = socket;
+    let opened = false;
     socket.onopen = () => {
+      opened = true;
       this.connections += 1;
       this.attempts = 0;
       this.setState("open");
@@ -124,6 +133,7 @@ export class LiveClient {
       clearInterval(this.pinger);
       this.socket = null;
       this.setState("reconnecting");
+      if (!opened) this.onConnectFailed?.();
       // Quick first retry (a dropped proxy connection), then back off to at most 5 s.
       const delay = Math.min(MAX_BACKOFF_MS, 100 * 2 ** this.attempts++);
       this.timer = setTimeout(() => this.connect(), delay);
@@ -172,6 +182,12 @@ export class LiveClient {
   private setState(state: ConnectionState): void {
     this.state = state;
     for (const listener of this.stateListeners) listener(state);
+  }
+
+  /** Closes the connection for good (the page needs a new token first; signing in reloads it). */
+  stop(): void {
+    this.stopped = true;
+    this.close();
   }
 
   close(): void {

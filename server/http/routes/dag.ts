@@ -2,9 +2,8 @@
  * /api/dag: the pipeline graph (JSON, or Mermaid/dot text) and graph runs (docs/scheduling.md).
  */
 import type { FastifyInstance } from "fastify";
-import { TauError, type GraphRunRequest } from "../../contract";
+import { TauError, Schemas as S, type GraphRunRequest } from "../../contract";
 import type { ApiContext } from "../context";
-import * as S from "../schemas";
 
 const errors = { "4xx": S.ErrorResponse, "5xx": S.ErrorResponse };
 /** Default bound on `wait`: one hour. */

@@ -4,34 +4,13 @@
  * chart of the Pipeline view — in one request instead of one per pipeline and run.
  */
 import type { FastifyInstance } from "fastify";
-import { TauError, type HistoryView, type RunPoint } from "../../contract";
+import { TauError, Schemas as S, type HistoryView, type RunPoint } from "../../contract";
 import { iso, isoOrNull, type RunPointRecord } from "../../store";
 import type { ApiContext } from "../context";
-import * as S from "../schemas";
 
 const errors = { "4xx": S.ErrorResponse, "5xx": S.ErrorResponse };
 
-const RunPointSchema = {
-  type: "object",
-  description: "One run as a chart point.",
-  properties: {
-    id: { type: "string" },
-    version: { type: "integer" },
-    status: { type: "string", enum: ["queued", "running", "succeeded", "failed", "skipped", "cancelled"] },
-    trigger: { type: "string" },
-    queuedAt: { type: "string", format: "date-time" },
-    startedAt: { type: ["string", "null"], format: "date-time" },
-    finishedAt: { type: ["string", "null"], format: "date-time" },
-    durationMs: { type: ["integer", "null"] },
-    rowsIn: { type: ["integer", "null"], description: "rowsIn of the first step that reported one." },
-    rowsOut: { type: ["integer", "null"], description: "rowsOut of the last step that reported one." },
-    errorCode: { type: ["string", "null"] },
-  },
-  required: ["id", "version", "status", "trigger", "queuedAt", "startedAt", "finishedAt", "durationMs", "rowsIn", "rowsOut", "errorCode"],
-  additionalProperties: false,
-} as const;
-
-const Points = { type: "array", items: RunPointSchema } as const;
+const Points = { type: "array", items: S.RunPoint };
 
 export async function dashboardRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   const { store } = ctx;
@@ -45,10 +24,7 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ApiContext): Pr
         summary: "Every pipeline's newest runs as chart points (newest first), by pipeline name.",
         tags: ["dashboard"],
         querystring: { type: "object", properties: { last: { type: "integer", minimum: 1, maximum: 200, default: 20 } } },
-        response: {
-          200: { type: "object", properties: { pipelines: { type: "object", additionalProperties: Points } }, required: ["pipelines"], additionalProperties: false },
-          ...errors,
-        },
+        response: { 200: S.HistoryView, ...errors },
       },
     },
     async (request): Promise<HistoryView> => {

@@ -22,10 +22,9 @@
 import type { FastifyInstance } from "fastify";
 import type {} from "@fastify/websocket";
 import type { RawData, WebSocket } from "ws";
-import { ERRORS, TauError, type ErrorCode, type RunEvent, type RunEventKind, type WsServerMessage } from "../../contract";
+import { ERRORS, TauError, Schemas as S, type ErrorCode, type RunEvent, type RunEventKind, type WsServerMessage } from "../../contract";
 import type { EventFilter, TenantEvent } from "../../store";
 import type { ApiContext } from "../context";
-import * as S from "../schemas";
 
 const REPLAY_PAGE = 1_000;
 const MAX_SUBSCRIPTIONS = 64;

@@ -2,11 +2,10 @@
  * /api/pipelines: deploy, list, inspect, code, and the runs of one pipeline.
  */
 import type { FastifyInstance } from "fastify";
-import { TauError, type DeployRequest, type RollbackRequest, type RunRequest } from "../../contract";
+import { TauError, Schemas as S, type DeployRequest, type RollbackRequest, type RunRequest } from "../../contract";
 import type { PipelineRow } from "../../store";
 import { pipelineDetailView, pipelineView, runSummaryView } from "../../views";
 import type { ApiContext } from "../context";
-import * as S from "../schemas";
 
 const NameParams = {
   type: "object",

@@ -3,22 +3,10 @@
  * changes it — a tenant's own admin cannot widen its egress or limits.
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { TauError } from "../../contract";
+import { TauError, Schemas as S } from "../../contract";
 import type { ApiContext } from "../context";
-import * as S from "../schemas";
 
 const errors = { "4xx": S.ErrorResponse, "5xx": S.ErrorResponse };
-
-const PolicyView = {
-  type: "object",
-  properties: {
-    tenant: { type: "string" },
-    source: { type: "string", enum: ["stored", "default"], description: "stored: set with `tau policy set`; default: the mode's default." },
-    policy: { type: "object", additionalProperties: true, description: "The policy document (JSON Schema in docs/policies.md)." },
-  },
-  required: ["tenant", "source", "policy"],
-  additionalProperties: false,
-} as const;
 
 const TenantQuery = {
   type: "object",
@@ -47,7 +35,7 @@ export async function policyRoutes(app: FastifyInstance, ctx: ApiContext): Promi
         summary: "The tenant's policy in effect: stored, or the mode's default.",
         tags: ["policy"],
         querystring: TenantQuery,
-        response: { 200: PolicyView, ...errors },
+        response: { 200: S.PolicyView, ...errors },
       },
     },
     (request) => policies.view(target(request, "read another tenant's policy")),
@@ -63,7 +51,7 @@ export async function policyRoutes(app: FastifyInstance, ctx: ApiContext): Promi
         tags: ["policy"],
         querystring: TenantQuery,
         body: { type: "object", description: "A whole policy document (docs/policies.md)." },
-        response: { 200: PolicyView, ...errors },
+        response: { 200: S.PolicyView, ...errors },
       },
     },
     (request) => {

@@ -2,10 +2,9 @@
  * /api/runs and /api/errors: one run, its stored events, cancelling it, and recent failures across pipelines.
  */
 import type { FastifyInstance } from "fastify";
-import { TauError } from "../../contract";
+import { TauError, Schemas as S } from "../../contract";
 import { runSummaryView } from "../../views";
 import type { ApiContext } from "../context";
-import * as S from "../schemas";
 
 const errors = { "4xx": S.ErrorResponse, "5xx": S.ErrorResponse };
 const IdParams = {

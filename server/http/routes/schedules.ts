@@ -3,9 +3,8 @@
  * show and change (docs/scheduling.md).
  */
 import type { FastifyInstance } from "fastify";
-import { TauError, type DependsRequest, type ScheduleRequest } from "../../contract";
+import { TauError, Schemas as S, type DependsRequest, type ScheduleRequest } from "../../contract";
 import type { ApiContext } from "../context";
-import * as S from "../schemas";
 
 const errors = { "4xx": S.ErrorResponse, "5xx": S.ErrorResponse };
 const NameParams = {

@@ -4,19 +4,13 @@
  */
 import type { FastifyInstance } from "fastify";
 import type { ApiContext } from "../context";
-import * as S from "../schemas";
+import { Schemas as S } from "../../contract";
 
 const errors = { "4xx": S.ErrorResponse, "5xx": S.ErrorResponse };
 const NameParams = {
   type: "object",
   properties: { name: { type: "string", minLength: 1, maxLength: 128, description: "The secret's name, as ctx.secret reads it." } },
   required: ["name"],
-} as const;
-const SecretView = {
-  type: "object",
-  properties: { name: { type: "string" }, createdAt: { type: "string", format: "date-time" }, updatedAt: { type: "string", format: "date-time" } },
-  required: ["name", "createdAt", "updatedAt"],
-  additionalProperties: false,
 } as const;
 
 export async function secretRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
@@ -30,7 +24,7 @@ export async function secretRoutes(app: FastifyInstance, ctx: ApiContext): Promi
         operationId: "listSecrets",
         summary: "The tenant's stored secrets: names and times, never values.",
         tags: ["secrets"],
-        response: { 200: { type: "array", items: SecretView }, ...errors },
+        response: { 200: { type: "array", items: S.SecretView }, ...errors },
       },
     },
     (request) => secrets.list(request.tenantId),
@@ -51,10 +45,7 @@ export async function secretRoutes(app: FastifyInstance, ctx: ApiContext): Promi
           required: ["value"],
           additionalProperties: false,
         },
-        response: {
-          200: { type: "object", properties: { name: { type: "string" }, created: { type: "boolean" } }, required: ["name", "created"], additionalProperties: false },
-          ...errors,
-        },
+        response: { 200: S.SecretWritten, ...errors },
       },
     },
     (request) => secrets.set(request.tenantId, request.params.name, request.body.value),
@@ -69,10 +60,7 @@ export async function secretRoutes(app: FastifyInstance, ctx: ApiContext): Promi
         summary: "Delete a stored secret.",
         tags: ["secrets"],
         params: NameParams,
-        response: {
-          200: { type: "object", properties: { name: { type: "string" }, deleted: { type: "boolean" } }, required: ["name", "deleted"], additionalProperties: false },
-          ...errors,
-        },
+        response: { 200: S.SecretDeleted, ...errors },
       },
     },
     (request) => secrets.delete(request.tenantId, request.params.name),

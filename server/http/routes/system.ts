@@ -2,11 +2,10 @@
  * /api/status, /api/version and /api/openapi.json.
  */
 import type { FastifyInstance } from "fastify";
-import { API_VERSION, type StatusView, type VersionView } from "../../contract";
+import { API_VERSION, Schemas as S, type StatusView, type VersionView } from "../../contract";
 import { iso } from "../../store";
 import type { ApiContext } from "../context";
 import type { RouteCatalog } from "../openapi";
-import * as S from "../schemas";
 
 const errors = { "4xx": S.ErrorResponse, "5xx": S.ErrorResponse };
 

@@ -4,29 +4,9 @@
  */
 import type { FastifyInstance } from "fastify";
 import type { ApiContext } from "../context";
-import * as S from "../schemas";
+import { Schemas as S } from "../../contract";
 
 const errors = { "4xx": S.ErrorResponse, "5xx": S.ErrorResponse };
-
-const TenantView = {
-  type: "object",
-  properties: { id: { type: "string" }, name: { type: "string" }, createdAt: { type: "string", format: "date-time" } },
-  required: ["id", "name", "createdAt"],
-  additionalProperties: false,
-} as const;
-
-const IssuedToken = {
-  type: "object",
-  description: "A bearer token: send it as `Authorization: Bearer <token>` (the CLI: TAU_TOKEN).",
-  properties: {
-    token: { type: "string" },
-    tenant: { type: "string" },
-    role: { type: "string", enum: ["viewer", "operator", "admin"] },
-    expiresAt: { type: "string", format: "date-time" },
-  },
-  required: ["token", "tenant", "role", "expiresAt"],
-  additionalProperties: false,
-} as const;
 
 export async function tenantRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   const { tenants } = ctx;
@@ -39,7 +19,7 @@ export async function tenantRoutes(app: FastifyInstance, ctx: ApiContext): Promi
         operationId: "listTenants",
         summary: "Tenants: every one for a platform admin, the caller's own for a tenant admin.",
         tags: ["tenants"],
-        response: { 200: { type: "array", items: TenantView }, ...errors },
+        response: { 200: { type: "array", items: S.TenantView }, ...errors },
       },
     },
     (request) => tenants.list(request.principal),
@@ -62,7 +42,7 @@ export async function tenantRoutes(app: FastifyInstance, ctx: ApiContext): Promi
           required: ["id"],
           additionalProperties: false,
         },
-        response: { 201: TenantView, ...errors },
+        response: { 201: S.TenantView, ...errors },
       },
     },
     async (request, reply) => reply.code(201).send(await tenants.create(request.principal, request.body)),
@@ -87,7 +67,7 @@ export async function tenantRoutes(app: FastifyInstance, ctx: ApiContext): Promi
           required: ["role", "ttl"],
           additionalProperties: false,
         },
-        response: { 201: IssuedToken, ...errors },
+        response: { 201: S.IssuedToken, ...errors },
       },
     },
     async (request, reply) => reply.code(201).send(tenants.issue(request.principal, request.body)),

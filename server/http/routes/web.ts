@@ -49,9 +49,15 @@ export async function webRoutes(app: FastifyInstance, root: string | null = defa
     });
     return;
   }
-  // Only reply.sendFile (ETag, ranges, content types, traversal checks): the one route below decides what
-  // to send, so the dashboard adds a single route to the daemon's table.
+  // Only reply.sendFile (ETag, ranges, content types, traversal checks): the "/*" route below decides what
+  // to send, so the dashboard adds just that route (and the /api guard before it) to the daemon's table.
   await app.register(fastifyStatic, { root, serve: false, dotfiles: "deny", cacheControl: false, index: false });
+  // An unknown /api path is still an API call: on a hosted instance it needs a token like every other (the
+  // static files below are public), so an anonymous caller cannot tell which /api paths exist.
+  app.get("/api/*", { config: { access: "read" } }, async (request) => {
+    const path = request.url.split("?")[0];
+    throw new TauError("TAU_E_ROUTE_NOT_FOUND", `No route ${request.method} ${path}.`, { method: request.method, path });
+  });
   app.get("/*", { config: { access: "public" } }, async (request, reply) => {
     const path = request.url.split("?")[0];
     if (path === "/api" || path.startsWith("/api/")) {

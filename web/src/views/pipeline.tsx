@@ -5,6 +5,7 @@
  */
 import { useState } from "preact/hooks";
 import { api, ApiError, type ErrorBody } from "../api";
+import { operateBlockedReason } from "../auth";
 import { ErrorBox, Loading } from "../components/error-box";
 import { HistoryChart } from "../components/history-chart";
 import { SourceView } from "../components/source-view";
@@ -27,6 +28,8 @@ export function PipelineView({ name }: { name: string }) {
     history.reload();
   });
   const now = useTick(15_000);
+  // A viewer's token cannot start runs: say so by the button (the daemon refuses it anyway, 403).
+  const blocked = operateBlockedReason();
 
   const p = detail.data;
   if (!p && detail.error) return <ErrorBox error={detail.error.body} title={`Pipeline ${name}:`} />;
@@ -74,11 +77,22 @@ export function PipelineView({ name }: { name: string }) {
           </p>
         </div>
         <div class="actions">
-          <button type="button" class="primary" onClick={runNow} disabled={starting}>
+          <button
+            type="button"
+            class="primary"
+            onClick={runNow}
+            disabled={starting || blocked !== null}
+            aria-describedby={blocked !== null ? "run-blocked" : undefined}
+          >
             {starting ? "Starting…" : "Run now"}
           </button>
         </div>
       </header>
+      {blocked !== null && (
+        <p id="run-blocked" class="role-note" data-testid="role-note">
+          {blocked}
+        </p>
+      )}
       {runError && <ErrorBox error={runError} title="Could not start a run:" />}
 
       <section aria-labelledby="history-title">

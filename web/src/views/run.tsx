@@ -9,6 +9,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { LogLine, RunEvent, RunStatus } from "../../../server/contract";
 import { api, ApiError, type ErrorBody } from "../api";
+import { operateBlockedReason } from "../auth";
 import { ErrorBox, Loading } from "../components/error-box";
 import { Gantt } from "../components/gantt";
 import { LogView } from "../components/log-view";
@@ -120,6 +121,7 @@ export function RunPage({ id }: { id: string }) {
       setActionError(err instanceof ApiError ? err.body : { code: "TAU_E_INTERNAL", message: String(err), hint: "" });
     }
   };
+  const blocked = operateBlockedReason();
   const elapsed = r.durationMs ?? (r.startedAt ? now - Date.parse(r.startedAt) : null);
   const extra = r as typeof r & { attempt?: number; maxAttempts?: number; retryOf?: string | null; retriedBy?: string | null };
 
@@ -162,12 +164,17 @@ export function RunPage({ id }: { id: string }) {
         </div>
         <div class="actions">
           {running && (
-            <button type="button" onClick={cancel}>
+            <button type="button" onClick={cancel} disabled={blocked !== null} aria-describedby={blocked !== null ? "cancel-blocked" : undefined}>
               Cancel run
             </button>
           )}
         </div>
       </header>
+      {running && blocked !== null && (
+        <p id="cancel-blocked" class="role-note" data-testid="role-note">
+          {blocked}
+        </p>
+      )}
       {actionError && <ErrorBox error={actionError} title="Could not cancel:" />}
 
       {error && (

@@ -39,12 +39,16 @@ export function StatusView() {
                 <dd>{s.mode}</dd>
                 <dt>Uptime</dt>
                 <dd title={`since ${utc(s.startedAt)}`}>{duration(s.uptimeMs)}</dd>
-                <dt>PID</dt>
-                <dd>{s.pid}</dd>
-                <dt>Home</dt>
-                <dd>
-                  <code>{s.home}</code>
-                </dd>
+                {s.pid !== null && s.home !== null ? (
+                  <>
+                    <dt>PID</dt>
+                    <dd>{s.pid}</dd>
+                    <dt>Home</dt>
+                    <dd>
+                      <code>{s.home}</code>
+                    </dd>
+                  </>
+                ) : null}
                 <dt>Live events</dt>
                 <dd>
                   {live.connectionState}, {live.connections} connection{live.connections === 1 ? "" : "s"} so far
