@@ -44,8 +44,8 @@ export interface Daemon {
   url: string;
   options: CompiledDaemonOptions;
   /**
-   * Graceful shutdown, idempotent: refuse new deploys and runs (TAU_E_DAEMON_SHUTTING_DOWN), fail queued runs
-   * as interrupted, give running runs `shutdownGraceMs` to finish then cancel them (TAU_E_RUN_INTERRUPTED),
+   * Graceful shutdown, idempotent: refuse new deploys and runs (TAU_E_DAEMON_SHUTTING_DOWN), leave queued runs
+   * queued for the next daemon (a graph run's are failed as interrupted), give running runs `shutdownGraceMs` to finish then cancel them (TAU_E_RUN_INTERRUPTED),
    * close the HTTP server and WebSockets, the executor pool, and the database.
    */
   close(): Promise<void>;
@@ -114,8 +114,6 @@ export async function createDaemon(options: DaemonOptions = {}, deps: DaemonDepe
       executorName: `taud:${process.pid}`,
       runViewLogLines: RUN_VIEW_LOG_LINES,
     });
-    const interrupted = await runs.recoverInterrupted();
-    if (interrupted > 0) log.warn({ runs: interrupted }, "failed runs left unfinished by a previous daemon as TAU_E_RUN_INTERRUPTED");
 
     const compileOptions = { maxSourceBytes: o.maxSourceBytes };
     const compile = deps.compile ?? ((input) => compilePipeline(input, compileOptions));
@@ -126,6 +124,12 @@ export async function createDaemon(options: DaemonOptions = {}, deps: DaemonDepe
     const interruptedGraphRuns = await dag.recoverInterrupted();
     if (interruptedGraphRuns > 0) log.warn({ graphRuns: interruptedGraphRuns }, "failed graph runs left unfinished by a previous daemon");
     cleanups.push(bus.subscribe((event) => dag.onEvent(event)));
+    // After the graph runs were failed (their runs are failed, not requeued) and after dag.onEvent listens,
+    // so a recovered scheduled run that succeeds still triggers its dependents.
+    const recovered = await runs.recoverInterrupted();
+    if (recovered.requeued + recovered.rearmed + recovered.retried + recovered.failed > 0) {
+      log.warn(recovered, "took over the runs a previous daemon left unfinished: requeued queued runs, re-armed pending retries, failed running ones as TAU_E_RUN_INTERRUPTED (retried when attempts were left)");
+    }
     const deploy = new DeployService({
       store,
       pool,

@@ -4,7 +4,7 @@
  */
 import type { RunTrigger } from "../contract";
 import type { RunOutcome } from "../../sandbox/types";
-import { daemonRunError, type NewRun, type RunEnd, type RunRef } from "../store";
+import { daemonRunError, type NewRun, type RunEnd, type RunRef, type RunRow } from "../store";
 import type { QueueItem } from "./run-queue";
 
 export interface QueuedRun extends QueueItem {
@@ -31,6 +31,24 @@ export function newRun(run: QueuedRun, queuedAt: number, notBefore: number | nul
     maxAttempts: run.maxAttempts,
     notBefore,
     graphRunId: run.graphRunId,
+  };
+}
+
+/** A run a previous daemon left unfinished, as it was queued (its row, with the pipeline populated). */
+export function recoveredRun(row: RunRow): QueuedRun {
+  const ref = { tenantId: row.tenantId, runId: row.id, pipeline: row.pipeline.name };
+  return {
+    ref,
+    runId: row.id,
+    tenantId: row.tenantId,
+    pipelineId: row.pipeline.id,
+    maxConcurrentRuns: row.pipeline.maxConcurrentRuns,
+    version: row.version,
+    params: row.params,
+    trigger: row.trigger,
+    attempt: row.attempt,
+    maxAttempts: row.maxAttempts,
+    graphRunId: row.graphRunId,
   };
 }
 

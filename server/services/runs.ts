@@ -22,7 +22,7 @@ import { daemonRunError, iso, type RunEnd, type RunnableVersion, type RunRef, ty
 import { runView } from "../views";
 import { backoffMs, isRetryable } from "./retry-policy";
 import { PendingRetries } from "./pending-retries";
-import { cancelled, errorText, interrupted, newRun, retryCopy, toRunEnd, type QueuedRun } from "./run-records";
+import { cancelled, errorText, interrupted, newRun, recoveredRun, retryCopy, toRunEnd, type QueuedRun } from "./run-records";
 import { RunQueue } from "./run-queue";
 import { RunWaiters } from "./run-waiters";
 import { StepRecorder } from "./step-recorder";
@@ -50,6 +50,18 @@ export interface RunServiceOptions {
   executorName: string;
   /** Log lines included in a RunView (the newest ones). */
   runViewLogLines: number;
+}
+
+/** What recoverInterrupted did with the runs a previous daemon left unfinished. */
+export interface RecoveryCounts {
+  /** Queued runs put back into the queue. */
+  requeued: number;
+  /** Pending retries re-armed for their notBefore. */
+  rearmed: number;
+  /** Runs left running, failed as interrupted and retried. */
+  retried: number;
+  /** Runs failed as interrupted without a retry (no attempts left, or part of a graph run). */
+  failed: number;
 }
 
 export interface EnqueueRequest {
@@ -95,21 +107,46 @@ export class RunService {
     });
   }
 
-  /** Fails the runs a previous daemon left queued or running (TAU_E_RUN_INTERRUPTED). */
-  async recoverInterrupted(): Promise<number> {
-    const { store } = this.options;
-    const runs = await store.runs.unfinished();
+  /**
+   * Takes over the runs a previous daemon left unfinished, oldest first. Runs of a graph run are failed as
+   * TAU_E_RUN_INTERRUPTED (the graph run was failed at start: nothing is left to run their dependents). A
+   * run left running is failed as interrupted (its isolate is gone) and retried like any retryable failure
+   * when it has attempts left. A queued run goes back into the queue as it was (same id, version, params,
+   * attempt), in its original order and under every limit; a pending retry is re-armed for its notBefore.
+   */
+  async recoverInterrupted(): Promise<RecoveryCounts> {
+    const counts: RecoveryCounts = { requeued: 0, rearmed: 0, retried: 0, failed: 0 };
+    const rows = (await this.options.store.runs.unfinished()).sort((a, b) => a.queuedAt - b.queuedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const now = Date.now();
-    await Promise.all(
-      runs.map((run) =>
-        store.ledger.finished(
-          { tenantId: run.tenantId, runId: run.id, pipeline: run.pipeline.name },
-          interrupted(run.status === "queued" ? "before it started" : "while it was running"),
-          now,
-        ),
-      ),
-    );
-    return runs.length;
+    const ready: QueuedRun[] = [];
+    for (const row of rows) {
+      const run = recoveredRun(row);
+      if (run.graphRunId !== null) {
+        await this.end(run.ref, interrupted(row.status === "queued" ? "before it started; its graph run was failed" : "while it was running"), now);
+        counts.failed++;
+      } else if (row.status === "running") {
+        const end = interrupted("while it was running");
+        const version = await this.runnable(run);
+        const retry = this.nextAttempt(run, end, version?.meta ?? null);
+        if (retry) {
+          await this.endAndRetry(run, end, retry.run, retry.notBefore);
+          counts.retried++;
+        } else {
+          await this.end(run.ref, end, now);
+          counts.failed++;
+        }
+      } else if (row.notBefore !== null) {
+        this.retries.hold(run);
+        this.armRetry(run.runId, row.notBefore);
+        counts.rearmed++;
+      } else {
+        ready.push(run);
+        counts.requeued++;
+      }
+    }
+    for (const run of ready) this.queue.push(run);
+    this.pump();
+    return counts;
   }
 
   /** Queues a run of the pipeline's current version; resolves once `run.queued` is stored. */
@@ -255,15 +292,19 @@ export class RunService {
   }
 
   /**
-   * Graceful stop: refuse new runs, fail the queued ones as interrupted, give running ones `graceMs` to
-   * finish, then cancel them and record them as interrupted.
+   * Graceful stop: refuse new runs, leave the queued ones (and pending retries) queued for the next daemon
+   * (those of a graph run are failed as interrupted), give running ones `graceMs` to finish, then cancel
+   * them and record them as interrupted.
    */
   async shutdown(graceMs: number): Promise<void> {
     const { store, pool } = this.options;
     this.accepting = false;
     const now = Date.now();
     const queued = [...this.queue.drain(), ...this.retries.drain()];
-    await Promise.all(queued.map((run) => this.end(run.ref, interrupted("before it started"), now)));
+    // Queued runs and pending retries stay queued in the store: the next daemon takes them over
+    // (recoverInterrupted). A graph run's runs cannot outlive their coordinator: they are failed.
+    await Promise.all(queued.filter((run) => run.graphRunId !== null).map((run) => this.end(run.ref, interrupted("before it started"), now)));
+    for (const run of queued) if (run.graphRunId === null) this.waiters.wake(run.runId);
     if (!(await this.allDone(graceMs))) {
       for (const run of this.active.values()) {
         run.interrupted = true;
@@ -364,7 +405,13 @@ export class RunService {
 
   /** The next attempt of a failed run, when it gets one (retry-policy.ts), with the time it may start. */
   private retryOf(run: ActiveRun, end: RunEnd, meta: PipelineMeta | null): { run: QueuedRun; notBefore: number } | null {
-    if (end.status !== "failed" || !this.accepting || run.interrupted || run.cancelRequested) return null;
+    if (run.interrupted || run.cancelRequested) return null;
+    return this.nextAttempt(run, end, meta);
+  }
+
+  /** The next attempt of a failed run if its error is retryable and it has attempts left (retry-policy.ts). */
+  private nextAttempt(run: QueuedRun, end: RunEnd, meta: PipelineMeta | null): { run: QueuedRun; notBefore: number } | null {
+    if (end.status !== "failed" || !this.accepting) return null;
     if (run.attempt >= run.maxAttempts) return null;
     const settings = meta ? withRunControlDefaults(meta) : RUN_CONTROL_DEFAULTS;
     if (!isRetryable(end.error, settings)) return null;
@@ -381,7 +428,7 @@ export class RunService {
    * `retriedBy`), then holds the retry outside the queue until its `notBefore`. The retry is known to
    * cancel() before its row is written, so there is no moment in which it could not be cancelled.
    */
-  private async endAndRetry(run: ActiveRun, end: RunEnd, retry: QueuedRun, notBefore: number): Promise<void> {
+  private async endAndRetry(run: QueuedRun, end: RunEnd, retry: QueuedRun, notBefore: number): Promise<void> {
     this.retries.hold(retry);
     const at = Date.now();
     try {
@@ -392,7 +439,12 @@ export class RunService {
     }
     this.waiters.wake(run.ref.runId);
     // False when it was cancelled (or shut down) while its row was written.
-    this.retries.arm(retry.runId, notBefore, (due) => {
+    this.armRetry(retry.runId, notBefore);
+  }
+
+  /** At `notBefore`, moves a held retry into the queue (unless it was taken out meanwhile). */
+  private armRetry(runId: string, notBefore: number): boolean {
+    return this.retries.arm(runId, notBefore, (due) => {
       this.queue.push(due);
       this.pump();
     });

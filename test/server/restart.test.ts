@@ -70,17 +70,21 @@ describe("taud across restarts", () => {
     const refused = await json<{ error: { code: string } }>(`${daemon.url}/api/pipelines/forever/runs`, { method: "POST", body: {} });
     expect(refused.status).toBe(503);
     expect(refused.body.error.code).toBe("TAU_E_DAEMON_SHUTTING_DOWN");
-    // A run waited for is answered, ended as interrupted, before the daemon goes away.
+    // A queued run waited for is answered before the daemon goes away: still queued, for the next daemon.
     const waited = await waiting;
-    expect(waited.body.status).toBe("failed");
-    expect(waited.body.error?.code).toBe("TAU_E_RUN_INTERRUPTED");
+    expect(waited.body).toMatchObject({ status: "queued", error: null });
     expect(await daemon.exited).toEqual({ code: 0, signal: null });
 
-    const again = await startDaemon(home.home);
+    const again = await startDaemon(home.home, { shutdownGraceMs: 200 });
     try {
       const { body } = await json<RunView>(`${again.url}/api/runs/${running}`);
       expect(body).toMatchObject({ status: "failed", error: { code: "TAU_E_RUN_INTERRUPTED" } });
       expect((await events(again.url, running)).filter((e) => e.kind === "run.finished")).toHaveLength(1);
+      // The queued run was taken over by the new daemon: it is running there now (the pipeline spins).
+      for (let i = 0; i < 200 && (await json<RunView>(`${again.url}/api/runs/${waited.body.id}`)).body.status === "queued"; i++) {
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      expect((await json<RunView>(`${again.url}/api/runs/${waited.body.id}`)).body.status).toBe("running");
     } finally {
       await again.close();
     }

@@ -212,7 +212,7 @@ describe("slots follow the run record (the Prefect #17415 failure mode)", () => 
     await executing(stranded.id);
     // A new service on the same store is a restarted daemon: the old one's memory is gone.
     const restarted = startService();
-    expect(await restarted.recoverInterrupted()).toBe(1);
+    expect(await restarted.recoverInterrupted()).toEqual({ requeued: 0, rearmed: 0, retried: 0, failed: 1 });
     expect((await finished(stranded.id)).error?.code).toBe("TAU_E_RUN_INTERRUPTED");
     const next = await restarted.enqueue("local", "long", { params: {}, trigger: "manual" });
     await executing(next.id);
@@ -289,15 +289,17 @@ describe("retries", () => {
     expect(service.counts()).toEqual({ queued: 1, running: 1 });
   });
 
-  it("fails a pending retry as interrupted when the daemon shuts down, and retries nothing more", async () => {
+  it("leaves a pending retry queued in the store when the daemon shuts down, for the next daemon to re-arm", async () => {
     await deploy("stopping", { retries: 2, retryDelaySec: 60 });
     const first = await run("stopping");
     await executing(first.id);
     pool.fail(first.id, "TAU_E_CONNECTOR_UNREACHABLE");
     const retryId = await until(() => view(first.id).retriedBy ?? undefined, "the retry");
     await service.shutdown(0);
-    expect(view(retryId)).toMatchObject({ status: "failed", startedAt: null, retriedBy: null, error: { code: "TAU_E_RUN_INTERRUPTED" } });
+    expect(view(retryId)).toMatchObject({ status: "queued", startedAt: null, retriedBy: null, error: null, attempt: 2 });
+    expect(view(retryId).notBefore).not.toBeNull();
     expect(service.counts()).toEqual({ queued: 0, running: 0 });
+    expect(pool.started).not.toContain(retryId);
   });
 
   it("computes exponential backoff with full jitter, capped at an hour", () => {
