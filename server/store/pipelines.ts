@@ -1,6 +1,7 @@
 /**
  * Pipelines and their immutable versions (ORM: low volume, and the deploy needs a real transaction).
  */
+import { RUN_CONTROL_DEFAULTS } from "../../sandbox/meta";
 import type { PipelineMeta } from "../../sandbox/types";
 import { statementCache, type Database } from "./database";
 import { PipelineEntity, PipelineVersionEntity, TenantEntity, type PipelineRow, type PipelineVersionRow } from "./entities";
@@ -118,16 +119,7 @@ export class PipelineRepository {
       const pipeline = await em.findOneOrFail(PipelineEntity, { id: pipelineId });
       em.assign(pipeline, {
         ...overridesAfterDeploy(pipeline, meta),
-        currentVersion: version,
-        filename,
-        description: meta.description,
-        schedule: meta.schedule,
-        scheduleTimezone: meta.timezone ?? null,
-        tags: meta.tags,
-        dependsOn: meta.dependsOn,
-        timeoutSec: meta.timeoutSec,
-        ...runControl(meta),
-        updatedAt: Date.now(),
+        ...headOf(meta, version, filename, Date.now()),
       });
       await em.flush();
       return pipeline;
@@ -151,32 +143,14 @@ export class PipelineRepository {
         pipeline = em.create(PipelineEntity, {
           tenantId: input.tenantId,
           name: meta.name,
-          currentVersion: version,
-          filename: input.filename,
-          description: meta.description,
-          schedule: meta.schedule,
-          scheduleTimezone: meta.timezone ?? null,
           enabled: true,
-          tags: meta.tags,
-          dependsOn: meta.dependsOn,
-          timeoutSec: meta.timeoutSec,
-          ...runControl(meta),
           createdAt: now,
-          updatedAt: now,
+          ...headOf(meta, version, input.filename, now),
         });
       }
       em.assign(pipeline, {
         ...overridesAfterDeploy(pipeline, meta),
-        currentVersion: version,
-        filename: input.filename,
-        description: meta.description,
-        schedule: meta.schedule,
-        scheduleTimezone: meta.timezone ?? null,
-        tags: meta.tags,
-        dependsOn: meta.dependsOn,
-        timeoutSec: meta.timeoutSec,
-        ...runControl(meta),
-        updatedAt: now,
+        ...headOf(meta, version, input.filename, now),
       });
       em.create(PipelineVersionEntity, {
         tenantId: input.tenantId,
@@ -197,7 +171,23 @@ export class PipelineRepository {
   }
 }
 
-/** The pipeline row's run-control columns; a meta without them (written before they existed) gets the defaults. */
-function runControl(meta: Partial<PipelineMeta>): Pick<PipelineRow, "retries" | "retryDelaySec" | "maxConcurrentRuns"> {
-  return { retries: meta.retries ?? 0, retryDelaySec: meta.retryDelaySec ?? 10, maxConcurrentRuns: meta.maxConcurrentRuns ?? 1 };
+/**
+ * What a pipeline row takes from the version it points at (deploy and rollback): the version, the file and
+ * the meta. Run-control columns of a meta written before they existed get the defaults.
+ */
+function headOf(meta: PipelineMeta, version: number, filename: string, now: number) {
+  return {
+    currentVersion: version,
+    filename,
+    description: meta.description,
+    schedule: meta.schedule,
+    scheduleTimezone: meta.timezone ?? null,
+    tags: meta.tags,
+    dependsOn: meta.dependsOn,
+    timeoutSec: meta.timeoutSec,
+    retries: meta.retries ?? RUN_CONTROL_DEFAULTS.retries,
+    retryDelaySec: meta.retryDelaySec ?? RUN_CONTROL_DEFAULTS.retryDelaySec,
+    maxConcurrentRuns: meta.maxConcurrentRuns ?? RUN_CONTROL_DEFAULTS.maxConcurrentRuns,
+    updatedAt: now,
+  } satisfies Partial<PipelineRow>;
 }

@@ -37,6 +37,12 @@ export function findColumn(d: SqlDialect, columns: readonly Column[], name: stri
   return columns.find((c) => d.fold(c.name) === key);
 }
 
+/** The columns an SCD compares: `trackedColumns` as resolved, or every staged column that is not a key. */
+export function trackedColumns(d: SqlDialect, staged: readonly Column[], trackedNames: readonly string[], keys: readonly string[]): string[] {
+  if (trackedNames.length > 0) return trackedNames.map((c) => resolveColumn(d, staged, c, "trackedColumns"));
+  return staged.map((c) => c.name).filter((c) => !keys.some((k) => d.fold(k) === d.fold(c)));
+}
+
 /** The staged column a config field names, by the engine's case rules; a missing one is a config error. */
 export function resolveColumn(d: SqlDialect, columns: readonly Column[], name: string, field: string): string {
   const found = findColumn(d, columns, name);

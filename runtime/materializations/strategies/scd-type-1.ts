@@ -21,6 +21,7 @@ import {
   sourceSelect,
   stagedColumns,
   stagingOf,
+  trackedColumns,
 } from "./common";
 
 export const scdType1: Planner<ScdType1Spec> = {
@@ -32,13 +33,9 @@ export const scdType1: Planner<ScdType1Spec> = {
     const staging = stagingOf(input);
     requireTable(input);
     const keys = spec.uniqueKey.map((k) => resolveColumn(d, input.stagingColumns, k, "uniqueKey"));
-    const isKey = (c: string): boolean => keys.some((k) => d.fold(k) === d.fold(c));
     const updatedAt = spec.updatedAtColumn;
     if (updatedAt !== null) refuseSourceCollision(d, input.stagingColumns, updatedAt, "updatedAtColumn");
-    const tracked =
-      spec.trackedColumns.length > 0
-        ? spec.trackedColumns.map((c) => resolveColumn(d, input.stagingColumns, c, "trackedColumns"))
-        : input.stagingColumns.map((c) => c.name).filter((c) => !isKey(c));
+    const tracked = trackedColumns(d, input.stagingColumns, spec.trackedColumns, keys);
     const steps: Step[] = [duplicateKeyCheck(d, staging, keys, target)];
     const stamp = updatedAt === null ? null : d.ts(input.now);
 

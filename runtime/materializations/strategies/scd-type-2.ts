@@ -32,6 +32,7 @@ import {
   sourceSelect,
   stagedColumns,
   stagingOf,
+  trackedColumns,
 } from "./common";
 
 export const scdType2: Planner<ScdType2Spec> = {
@@ -43,7 +44,6 @@ export const scdType2: Planner<ScdType2Spec> = {
     const staging = stagingOf(input);
     requireTable(input);
     const keys = spec.uniqueKey.map((k) => resolveColumn(d, input.stagingColumns, k, "uniqueKey"));
-    const isKey = (c: string): boolean => keys.some((k) => d.fold(k) === d.fold(c));
     const meta = {
       validFromColumn: spec.validFromColumn,
       validToColumn: spec.validToColumn,
@@ -58,10 +58,7 @@ export const scdType2: Planner<ScdType2Spec> = {
     const cur = named(spec.isCurrentColumn);
     const hash = named(spec.hashColumn);
     const updatedAt = spec.updatedAtColumn === null ? null : resolveColumn(d, input.stagingColumns, spec.updatedAtColumn, "updatedAtColumn");
-    const tracked =
-      spec.trackedColumns.length > 0
-        ? spec.trackedColumns.map((c) => resolveColumn(d, input.stagingColumns, c, "trackedColumns"))
-        : input.stagingColumns.map((c) => c.name).filter((c) => !isKey(c));
+    const tracked = trackedColumns(d, input.stagingColumns, spec.trackedColumns, keys);
 
     const now = d.ts(input.now);
     // The change time of a staged row: its updatedAtColumn (timestamp strategy; the run's time when NULL).
