@@ -207,6 +207,6 @@ export function tokenConfigOf(o: CompiledDaemonOptions): TokenConfig | null {
 /** The executors' environment: the daemon's, without its keys (ctx.secret reads the environment locally). */
 function withoutDaemonKeys(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const copy = { ...env };
-  for (const key of ["TAU_JWT_SECRET", "TAU_JWT_PRIVATE_KEY", "TAU_SECRET_KEY", "TAU_TOKEN"]) delete copy[key];
+  for (const key of ["TAU_JWT_SECRET", "TAU_JWT_PRIVATE_KEY", "TAU_SECRET_KEY", "TAU_TOKEN", "TAU_DATABASE_URL"]) delete copy[key];
   return copy;
 }

@@ -49,10 +49,15 @@ export interface DaemonOptions {
   jwtPrivateKey?: string | null;
   /** Hosted: 32 bytes (hex or base64) encrypting stored secrets (TAU_SECRET_KEY; environment only). */
   secretKey?: string | null;
+  /**
+   * `postgres://…`: keep the daemon's state in that PostgreSQL database instead of `<home>/tau.db`
+   * (TAU_DATABASE_URL; environment only, it may hold a password). Default null: SQLite in the home.
+   */
+  databaseUrl?: string | null;
 }
 
 /** Keys that are never given on the command line (it shows in `ps`): environment or programmatic only. */
-type KeyOptions = "jwtSecret" | "jwtPublicKey" | "jwtPrivateKey" | "secretKey";
+type KeyOptions = "jwtSecret" | "jwtPublicKey" | "jwtPrivateKey" | "secretKey" | "databaseUrl";
 
 export type CompiledDaemonOptions = Required<Omit<DaemonOptions, KeyOptions>> & { [K in KeyOptions]: string | null };
 
@@ -85,6 +90,7 @@ const SPECS: OptionSpec[] = [
   { key: "jwtPublicKey", flag: "", env: "TAU_JWT_PUBLIC_KEY", kind: "key" },
   { key: "jwtPrivateKey", flag: "", env: "TAU_JWT_PRIVATE_KEY", kind: "key" },
   { key: "secretKey", flag: "", env: "TAU_SECRET_KEY", kind: "key" },
+  { key: "databaseUrl", flag: "", env: "TAU_DATABASE_URL", kind: "key" },
 ];
 
 const LEVELS: readonly LogLevel[] = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
@@ -135,6 +141,7 @@ export function compileDaemonOptions(
     jwtPublicKey: pemOrFile(merged.jwtPublicKey, "TAU_JWT_PUBLIC_KEY"),
     jwtPrivateKey: pemOrFile(merged.jwtPrivateKey, "TAU_JWT_PRIVATE_KEY"),
     secretKey: merged.secretKey ?? null,
+    databaseUrl: databaseUrl(merged.databaseUrl),
   };
   if (mode === "hosted") {
     // Hosted mode always has auth: without a verify key and a secret key it does not start.
@@ -161,6 +168,21 @@ export function compileDaemonOptions(
     adminTenant,
     ...keys,
   };
+}
+
+/** TAU_DATABASE_URL: a postgres:// or postgresql:// URL, or nothing (SQLite in the home). */
+function databaseUrl(value: string | null | undefined): string | null {
+  if (value === undefined || value === null || value === "") return null;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw invalid("TAU_DATABASE_URL", "TAU_DATABASE_URL must be a URL such as postgres://user@host:5432/tau.");
+  }
+  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
+    throw invalid("TAU_DATABASE_URL", `TAU_DATABASE_URL must be a postgres:// URL, not ${url.protocol}//….`);
+  }
+  return value;
 }
 
 /** A PEM key given inline, or the path of a file holding one. */
