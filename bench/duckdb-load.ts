@@ -4,9 +4,11 @@
  *   append: 1M rows {id, name, amount, day}
  *     baseline  plain Node: DuckDB's appender straight into the table (one connection, no Tau)
  *     bridge    a pipeline in a real executor sends the rows in batches of --batch through the bridge
- *               (db.load(batch)); only the load calls are timed, not building the rows in the isolate
- *     host      the connector alone: the same batches as row objects (what the bridge hands it after parsing
- *               the JSON) through loadFrom, one load per batch — the bridge figure minus the JSON transport
+ *               (db.load(batch): the columnar row transport, docs/bridge-protocol.md "connector.load"); only
+ *               the load calls are timed, not building the rows in the isolate
+ *     host      the connector alone: the same batches as the columnar batches the bridge hands it (encoded and
+ *               decoded outside the timing) through loadFrom, one load per batch — the bridge figure minus
+ *               the transport
  *     copy      a pipeline copies the same 1M rows from another DuckDB file with a query handle (host side;
  *               DuckDB → DuckDB goes chunk by chunk, runtime/connectors/duckdb-copy.ts)
  *   upsert: 1M rows (500k updates, 500k new keys) into a 1M-row table with a primary key on id
@@ -28,7 +30,11 @@ import { performance } from "node:perf_hooks";
 import { LOCAL_POLICY } from "../policies";
 import { DuckDbInstanceCache } from "../runtime/connectors/duckdb-instances";
 import { DuckDbLocalDriver } from "../runtime/connectors/duckdb-local";
+import { columnSource } from "../runtime/connectors/column-batch";
+import { oneBatch } from "../runtime/connectors/rows";
 import type { LoadingConnector } from "../runtime/connectors/types";
+import { encodeRowBatch } from "../runtime/sdk/row-batch";
+import { decodeRowBatch } from "../sandbox/executor/row-batch";
 import { compilePipeline } from "../sandbox/compile";
 import { ExecutorPool } from "../sandbox/pool";
 
@@ -98,8 +104,12 @@ async function sql(path: string, statement: string): Promise<unknown[][]> {
   }
 }
 
-/** The connector alone: --batch rows at a time as row objects through loadFrom; only the loads are timed. */
-async function hostLoad(dataDir: string, file: string, mode: "append" | "upsert", from: number): Promise<number> {
+/**
+ * The connector alone: --batch rows at a time through loadFrom, as the bridge hands them over — a columnar
+ * batch decoded from the columnar transport's text (the default), or row objects parsed from JSON (`rows`:
+ * the row transport, still used for rows that do not fit the columnar shape). Only the loads are timed.
+ */
+async function hostLoad(dataDir: string, file: string, mode: "append" | "upsert", from: number, form: "columns" | "rows" = "columns"): Promise<number> {
   const instances = new DuckDbInstanceCache();
   const db = (await new DuckDbLocalDriver(instances).open({ path: file }, { dataDir, policy: LOCAL_POLICY, limits: LOCAL_POLICY.limits })) as LoadingConnector;
   try {
@@ -109,16 +119,13 @@ async function hostLoad(dataDir: string, file: string, mode: "append" | "upsert"
       for (let i = start; i < Math.min(start + BATCH, from + ROWS); i++) {
         batch.push({ id: i, name: `customer ${i}`, amount: (i % 1000) / 7, day: `2024-01-${String((i % 28) + 1).padStart(2, "0")}` });
       }
-      const rows = JSON.parse(JSON.stringify(batch)) as Record<string, unknown>[]; // objects as the bridge parses them
+      const request = { table: "t", mode, mergeKey: mode === "upsert" ? ["id"] : null };
+      const source =
+        form === "columns"
+          ? columnSource(decodeRowBatch(encodeRowBatch("h1", request, batch) ?? "", { maxBytes: LOCAL_POLICY.limits.bridgeBytes, maxDepth: LOCAL_POLICY.limits.jsonDepth }).batch)
+          : oneBatch(JSON.parse(JSON.stringify(batch)) as Record<string, unknown>[]); // objects as the bridge parses them
       const t0 = performance.now();
-      await db.loadFrom(
-        {
-          async *[Symbol.asyncIterator]() {
-            yield rows;
-          },
-        },
-        { table: "t", mode, mergeKey: mode === "upsert" ? ["id"] : null },
-      );
+      await db.loadFrom(source, request);
       ms += performance.now() - t0;
     }
     return ms;

@@ -10,7 +10,10 @@
  *    ledger, event bus, RunView reads. Runs/s with N runs in flight, and trigger→finished latency of
  *    sequential `wait` runs. bench/run-overhead.ts measures the same with real executors.
  *
- *   npx tsx bench/store-throughput.ts [--runs 4000]
+ * With `--pg [URL]` every part runs against PostgreSQL instead (TAU_DATABASE_URL mode): a scratch database
+ * created on that server (default postgres://postgres@127.0.0.1:5432/postgres) for each part, dropped after.
+ *
+ *   npx tsx bench/store-throughput.ts [--runs 4000] [--pg [URL]]
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,6 +25,7 @@ import { Database } from "../server/store/database";
 import { EventEntity, RunEntity, StepEntity, type EventRow } from "../server/store/entities";
 import type { RunEventKind } from "../server/contract";
 import { PipelineRepository } from "../server/store/pipelines";
+import { Client } from "pg";
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -29,6 +33,23 @@ const arg = (name: string, fallback: number): number => {
 };
 const RUNS = arg("runs", 4000);
 const BATCH = 100;
+const pgAt = process.argv.indexOf("--pg");
+const PG_ADMIN = pgAt < 0 ? null : process.argv[pgAt + 1]?.startsWith("postgres") ? process.argv[pgAt + 1]! : "postgres://postgres@127.0.0.1:5432/postgres";
+
+/** Where a part keeps its state: SQLite in the temp home, or (--pg) a scratch PostgreSQL database. */
+async function scratchDatabase(): Promise<{ url: string | null; drop: () => Promise<void> }> {
+  if (PG_ADMIN === null) return { url: null, drop: async () => undefined };
+  const name = `tau_bench_${process.pid}_${Date.now()}`;
+  const admin = async (sql: string): Promise<void> => {
+    const client = new Client({ connectionString: PG_ADMIN });
+    await client.connect();
+    await client.query(sql).finally(() => client.end());
+  };
+  await admin(`create database ${name}`);
+  const url = new URL(PG_ADMIN);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(`drop database if exists ${name} with (force)`) };
+}
 
 function tempHome(): { home: string; remove: () => void } {
   const home = mkdtempSync(join(tmpdir(), "tau-bench-store-"));
@@ -46,7 +67,8 @@ async function addPipeline(pipelines: PipelineRepository): Promise<number> {
 /** The ORM's best effort at the same writes: bulk inserts and native updates, one transaction per batch. */
 async function ormRunsPerSec(): Promise<number> {
   const { home, remove } = tempHome();
-  const db = await Database.open({ file: join(home, "tau.db"), home });
+  const scratch = await scratchDatabase();
+  const db = await Database.open({ file: join(home, "tau.db"), home, url: scratch.url });
   try {
     const pipelineId = await addPipeline(new PipelineRepository(db));
     // seq is the autoincrement key: the database assigns it.
@@ -73,6 +95,7 @@ async function ormRunsPerSec(): Promise<number> {
     return (RUNS / (performance.now() - started)) * 1000;
   } finally {
     await db.close();
+    await scratch.drop();
     remove();
   }
 }
@@ -80,7 +103,8 @@ async function ormRunsPerSec(): Promise<number> {
 /** The run ledger, as taud drives it: one batch per tick. */
 async function ledgerRunsPerSec(): Promise<number> {
   const { home, remove } = tempHome();
-  const store = await Store.open({ home, onEvents: () => undefined });
+  const scratch = await scratchDatabase();
+  const store = await Store.open({ home, databaseUrl: scratch.url, onEvents: () => undefined });
   try {
     const pipelineId = await addPipeline(store.pipelines);
     const ts = (): string => new Date().toISOString();
@@ -102,6 +126,7 @@ async function ledgerRunsPerSec(): Promise<number> {
     return (RUNS / (performance.now() - started)) * 1000;
   } finally {
     await store.close();
+    await scratch.drop();
     remove();
   }
 }
@@ -125,7 +150,8 @@ const instantPool: ExecutorPoolPort = {
 
 async function controlPlane(): Promise<{ runsPerSec: number; p50Ms: number; p99Ms: number }> {
   const { home, remove } = tempHome();
-  const daemon = await createDaemon({ home, port: 0, logLevel: "warn" }, { pool: instantPool, compile: async () => ({ bundle: "", sourceMap: "{}", hash: "h" }) });
+  const scratch = await scratchDatabase();
+  const daemon = await createDaemon({ home, port: 0, logLevel: "warn", databaseUrl: scratch.url }, { pool: instantPool, compile: async () => ({ bundle: "", sourceMap: "{}", hash: "h" }) });
   const post = async (body: unknown): Promise<{ id: string; status: string }> => {
     const res = await fetch(`${daemon.url}/api/pipelines/noop/runs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
     return (await res.json()) as { id: string; status: string };
@@ -152,6 +178,7 @@ async function controlPlane(): Promise<{ runsPerSec: number; p50Ms: number; p99M
     return { runsPerSec, p50Ms: latencies[150]!, p99Ms: latencies[296]! };
   } finally {
     await daemon.close();
+    await scratch.drop();
     remove();
   }
 }
@@ -161,11 +188,11 @@ async function main(): Promise<void> {
   const ledger = await ledgerRunsPerSec();
   const plane = await controlPlane();
   process.stderr.write(
-    `store, ${RUNS} runs × 18 writes: ledger ${ledger.toFixed(0)} runs/s, ORM ${orm.toFixed(0)} runs/s → ${(ledger / orm).toFixed(1)}×\n` +
+    `[${PG_ADMIN === null ? "sqlite" : "postgresql"}] store, ${RUNS} runs × 18 writes: ledger ${ledger.toFixed(0)} runs/s, ORM ${orm.toFixed(0)} runs/s → ${(ledger / orm).toFixed(1)}×\n` +
       `control plane (instant executor, HTTP): ${plane.runsPerSec.toFixed(0)} runs/s (64 in flight); sequential wait p50 ${plane.p50Ms.toFixed(2)} ms, p99 ${plane.p99Ms.toFixed(2)} ms\n`,
   );
   process.stdout.write(
-    `${JSON.stringify({ bench: "store-throughput", runs: RUNS, store: { ledgerRunsPerSec: Math.round(ledger), ormRunsPerSec: Math.round(orm), ratio: +(ledger / orm).toFixed(2) }, controlPlane: { runsPerSec: Math.round(plane.runsPerSec), p50Ms: +plane.p50Ms.toFixed(3), p99Ms: +plane.p99Ms.toFixed(3) } }, null, 2)}\n`,
+    `${JSON.stringify({ bench: "store-throughput", dialect: PG_ADMIN === null ? "sqlite" : "postgresql", runs: RUNS, store: { ledgerRunsPerSec: Math.round(ledger), ormRunsPerSec: Math.round(orm), ratio: +(ledger / orm).toFixed(2) }, controlPlane: { runsPerSec: Math.round(plane.runsPerSec), p50Ms: +plane.p50Ms.toFixed(3), p99Ms: +plane.p99Ms.toFixed(3) } }, null, 2)}\n`,
   );
 }
 

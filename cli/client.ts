@@ -17,6 +17,7 @@ import {
   type RunSummary,
   type RunView,
   type StatusView,
+  type WorkersView,
   type VersionView,
 } from "../server/contract";
 import type { ClientOptions } from "./config";
@@ -85,6 +86,10 @@ export class TauClient {
 
   status(): Promise<StatusView> {
     return this.request("GET", "/api/status");
+  }
+
+  workers(): Promise<WorkersView> {
+    return this.request("GET", "/api/workers");
   }
 
   version(): Promise<VersionView> {

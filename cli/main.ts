@@ -29,6 +29,7 @@ import { StatusCommand } from "./commands/status";
 import { TenantsCommand } from "./commands/tenants";
 import { TokensCommand } from "./commands/tokens";
 import { VersionCommand } from "./commands/version";
+import { WorkersCommand } from "./commands/workers";
 
 export const COMMANDS = [
   CancelCommand,
@@ -52,6 +53,7 @@ export const COMMANDS = [
   TenantsCommand,
   TokensCommand,
   VersionCommand,
+  WorkersCommand,
 ];
 
 export interface MainIo {

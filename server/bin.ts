@@ -8,9 +8,12 @@
 import { TauError } from "./contract";
 import { compileDaemonOptions, createDaemon, DAEMON_USAGE, type Daemon } from "./index";
 import { TOKEN_USAGE, tokenCommand } from "./token-command";
+import { withoutDaemonKeys } from "./daemon";
+import { workerCommand } from "./workers/command";
 
 async function main(argv: string[]): Promise<void> {
   if (argv[0] === "token") return token(argv.slice(1));
+  if (argv[0] === "worker") return workerCommand(argv.slice(1), process.env, withoutDaemonKeys(process.env));
   if (argv.includes("--help") || argv.includes("-h")) {
     process.stdout.write(DAEMON_USAGE);
     return;

@@ -23,6 +23,7 @@ import { SecretService } from "./services/secrets";
 import { TenantService } from "./services/tenants";
 import { SecretCipher } from "./secrets";
 import { Store } from "./store";
+import { RemotePool } from "./workers";
 import { version as TAU_VERSION } from "../package.json";
 
 export const LOCAL_TENANT = "local";
@@ -83,7 +84,7 @@ export async function createDaemon(options: DaemonOptions = {}, deps: DaemonDepe
   };
 
   try {
-    const store = await Store.open({ home: o.home, onEvents: (events) => bus.publish(events) });
+    const store = await Store.open({ home: o.home, databaseUrl: o.databaseUrl, onEvents: (events) => bus.publish(events) });
     cleanups.push(() => store.close());
     if (o.mode === "local") await store.pipelines.ensureTenant(LOCAL_TENANT, "Local");
     const tenants = new TenantService({ store, mode: o.mode, adminTenant: o.adminTenant, tokens });
@@ -92,17 +93,27 @@ export async function createDaemon(options: DaemonOptions = {}, deps: DaemonDepe
     await policies.start();
     const secrets = new SecretService({ store, mode: o.mode, cipher, log });
 
+    // With --runs-on workers the daemon's own pool only describes bundles at deploy: one executor does.
+    const poolSize = o.runsOn === "workers" ? 1 : o.executors;
     const pool =
       deps.pool ??
-      new ExecutorPool({ size: o.executors, env: withoutDaemonKeys(process.env), onStderr: (executor, line) => log.warn({ executor, line }, "executor stderr") });
+      new ExecutorPool({ size: poolSize, env: withoutDaemonKeys(process.env), onStderr: (executor, line) => log.warn({ executor, line }, "executor stderr") });
     cleanups.push(() => pool.close());
     await pool.start();
+    // Runs on `taud worker` processes (docs/workers.md). Started before recoverInterrupted: it drops the jobs
+    // a previous daemon left in the queue, whose runs RunService then re-queues itself.
+    const remote = o.runsOn === "workers" ? new RemotePool({ databaseUrl: o.databaseUrl!, cipher, log }) : null;
+    if (remote) {
+      cleanups.push(() => remote.close());
+      await remote.start();
+    }
 
     // One generator for run ids daemon-wide (graph runs record runs too): ids stay monotonic.
     const ids = new IdGenerator();
     const runs = new RunService({
       store,
-      pool,
+      pool: remote ?? pool,
+      startOn: remote ? "claim" : "dispatch",
       log,
       ids,
       policy: (tenantId) => policies.policyFor(tenantId),
@@ -152,6 +163,7 @@ export async function createDaemon(options: DaemonOptions = {}, deps: DaemonDepe
         secrets,
         bus,
         pool,
+        workers: remote,
         log,
         daemon: { version: TAU_VERSION, mode: o.mode, home: o.home, pid: process.pid, startedAt },
         wsMaxBufferedBytes: o.wsMaxBufferedBytes,
@@ -205,7 +217,7 @@ export function tokenConfigOf(o: CompiledDaemonOptions): TokenConfig | null {
 }
 
 /** The executors' environment: the daemon's, without its keys (ctx.secret reads the environment locally). */
-function withoutDaemonKeys(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+export function withoutDaemonKeys(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const copy = { ...env };
   for (const key of ["TAU_JWT_SECRET", "TAU_JWT_PRIVATE_KEY", "TAU_SECRET_KEY", "TAU_TOKEN", "TAU_DATABASE_URL"]) delete copy[key];
   return copy;

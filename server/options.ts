@@ -54,6 +54,15 @@ export interface DaemonOptions {
    * (TAU_DATABASE_URL; environment only, it may hold a password). Default null: SQLite in the home.
    */
   databaseUrl?: string | null;
+  /**
+   * Where runs execute: "local" (this daemon's executor pool) or "workers" (`taud worker` processes that claim
+   * them from a pg-boss queue in TAU_DATABASE_URL; docs/workers.md). Default local (TAU_RUNS_ON).
+   */
+  runsOn?: "local" | "workers";
+  /** `taud worker`: runs at once. Default 2 × executors (TAU_WORKER_CAPACITY). */
+  capacity?: number;
+  /** `taud worker`: seconds without a heartbeat before the API declares the worker lost. Default 15 (TAU_WORKER_LEASE_SEC). */
+  workerLeaseSec?: number;
 }
 
 /** Keys that are never given on the command line (it shows in `ps`): environment or programmatic only. */
@@ -65,7 +74,7 @@ interface OptionSpec {
   key: keyof DaemonOptions;
   flag: string;
   env: string;
-  kind: "string" | "int" | "level" | "mode" | "key";
+  kind: "string" | "int" | "level" | "mode" | "key" | "runsOn";
   min?: number;
   max?: number;
 }
@@ -85,6 +94,9 @@ const SPECS: OptionSpec[] = [
   { key: "mode", flag: "--mode", env: "TAU_MODE", kind: "mode" },
   { key: "adminTenant", flag: "--admin-tenant", env: "TAU_ADMIN_TENANT", kind: "string" },
   { key: "jwtAlg", flag: "--jwt-alg", env: "TAU_JWT_ALG", kind: "string" },
+  { key: "runsOn", flag: "--runs-on", env: "TAU_RUNS_ON", kind: "runsOn" },
+  { key: "capacity", flag: "--capacity", env: "TAU_WORKER_CAPACITY", kind: "int", min: 1, max: 4096 },
+  { key: "workerLeaseSec", flag: "--lease-sec", env: "TAU_WORKER_LEASE_SEC", kind: "int", min: 3, max: 3600 },
   // Keys: environment only (flag "" = none).
   { key: "jwtSecret", flag: "", env: "TAU_JWT_SECRET", kind: "key" },
   { key: "jwtPublicKey", flag: "", env: "TAU_JWT_PUBLIC_KEY", kind: "key" },
@@ -93,13 +105,16 @@ const SPECS: OptionSpec[] = [
   { key: "databaseUrl", flag: "", env: "TAU_DATABASE_URL", kind: "key" },
 ];
 
+/** Default `concurrency` with --runs-on workers: runs handed to the queue at once. */
+const WORKERS_CONCURRENCY = 256;
+
 const LEVELS: readonly LogLevel[] = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
 
 export const DAEMON_USAGE = `Usage: taud [options]
 
 Options (each also read from its environment variable):
 ${SPECS.filter((s) => s.flag !== "")
-  .map((s) => `  ${`${s.flag} ${s.kind === "string" ? "VALUE" : s.kind === "level" ? "LEVEL" : s.kind === "mode" ? "local|hosted" : "N"}`.padEnd(32)} ${s.env}`)
+  .map((s) => `  ${`${s.flag} ${s.kind === "string" ? "VALUE" : s.kind === "level" ? "LEVEL" : s.kind === "mode" ? "local|hosted" : s.kind === "runsOn" ? "local|workers" : "N"}`.padEnd(32)} ${s.env}`)
   .join("\n")}
   --help                           print this help
 
@@ -107,6 +122,9 @@ Hosted mode (--mode hosted) reads its keys from the environment only: TAU_JWT_SE
 TAU_JWT_PUBLIC_KEY [+ TAU_JWT_PRIVATE_KEY] (RS256/ES256), and TAU_SECRET_KEY. See docs/hosted.md.
 
   taud token --tenant T --role R [--ttl 1h]   print a token signed with the configured key (bootstrap)
+  taud worker [--executors N] [--capacity N] [--lease-sec N] [--home DIR]
+                                 claim and execute runs for an API started with --runs-on workers
+                                 (needs TAU_DATABASE_URL and TAU_SECRET_KEY; see docs/workers.md)
 
 Prints {"event":"listening","url":…,"pid":…,"home":…} on stdout when ready; logs JSON lines on stderr.
 `;
@@ -149,8 +167,16 @@ export function compileDaemonOptions(
     SecretCipher.fromKey(keys.secretKey ?? undefined);
   }
 
+  const runsOn = merged.runsOn ?? "local";
+  if (runsOn === "workers") {
+    // Workers share the queue through PostgreSQL and open the runs' secrets with the same key.
+    if (keys.databaseUrl === null) throw invalid("TAU_RUNS_ON", "--runs-on workers needs TAU_DATABASE_URL (the PostgreSQL the API and its workers share).");
+    SecretCipher.fromKey(keys.secretKey ?? undefined);
+  }
   const executors = merged.executors ?? 2;
-  const concurrency = merged.concurrency ?? 2 * executors;
+  // With workers, `concurrency` caps the runs handed to the queue at once; the workers' capacities decide
+  // how many of them execute.
+  const concurrency = merged.concurrency ?? (runsOn === "workers" ? WORKERS_CONCURRENCY : 2 * executors);
   const home = merged.home ?? join(homedir(), ".tau");
   return {
     home: isAbsolute(home) ? home : resolve(home),
@@ -166,6 +192,9 @@ export function compileDaemonOptions(
     wsMaxBufferedBytes: merged.wsMaxBufferedBytes ?? 8 * 1024 * 1024,
     mode,
     adminTenant,
+    runsOn,
+    capacity: merged.capacity ?? 2 * executors,
+    workerLeaseSec: merged.workerLeaseSec ?? 15,
     ...keys,
   };
 }
@@ -218,6 +247,10 @@ function parseValue(spec: OptionSpec, raw: string, option: string): string | num
     return raw;
   }
   if (spec.kind === "key") return raw;
+  if (spec.kind === "runsOn") {
+    if (raw !== "local" && raw !== "workers") throw invalid(option, `${option} must be local or workers.`);
+    return raw;
+  }
   if (spec.kind === "mode") {
     if (raw !== "local" && raw !== "hosted") throw invalid(option, `${option} must be local or hosted.`);
     return raw;

@@ -9,8 +9,12 @@ import type { CompileInput, CompiledPipeline, DescribeOutcome, RunJob, RunOutcom
 
 export interface ExecutorPoolPort {
   start(): Promise<void>;
-  /** Never rejects: every failure is a `failed` outcome with a Tau code. */
-  run(job: RunJob, onEvent: (event: SandboxEvent) => void): Promise<RunOutcome>;
+  /**
+   * Never rejects: every failure is a `failed` outcome with a Tau code. A pool that hands runs to other
+   * processes (server/workers' RemotePool) calls `onStart` with the executor's name once one has taken the
+   * run; the local pool starts runs at once and never calls it.
+   */
+  run(job: RunJob, onEvent: (event: SandboxEvent) => void, onStart?: (executor: string) => void): Promise<RunOutcome>;
   describe(input: { bundle: string; sourceMap: string; filename: string }, policy: Policy): Promise<DescribeOutcome>;
   /** Stops a running run; its `run()` then resolves `cancelled`. False when the pool does not know the run. */
   cancel(runId: string): boolean;

@@ -7,6 +7,7 @@
  * no DEFAULT (the appender would not apply it).
  */
 import type { DuckDBAppender, DuckDBConnection } from "@duckdb/node-api";
+import { batchesOf } from "./column-batch";
 import { quoteIdent, type TableName } from "./duckdb-sql";
 import { ChunkWriter, type VectorKind } from "./duckdb-vectors";
 import { DUCKDB_TYPES, findColumn, findTypeConflict, logicalTypeOf, type ColumnInference, type TargetColumn } from "./rows";
@@ -60,7 +61,7 @@ export async function appendDirect(
     current?.appender.closeSync(); // flushes what is left: a constraint violation surfaces here
   };
   try {
-    for await (const batch of source) {
+    for await (const batch of batchesOf(source)) {
       if (batch.length === 0) continue;
       inference.observe(batch);
       const inferred = inference.columns();

@@ -23,6 +23,7 @@
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { TauError } from "../../server/contract";
+import { batchesOf, type Batch } from "./column-batch";
 import { appendDirect } from "./duckdb-append";
 import { copyChunks } from "./duckdb-copy";
 import { DuckDbCursor } from "./duckdb-cursor";
@@ -94,7 +95,7 @@ async function loadRows(st: LoadStatements, source: RowSource, table: ReturnType
       const stageTable = parseTableName(stage.sql);
       total = await appendDirect(c, stageTable, typedStage.map((col) => ({ ...col })), source, inference, run, note);
     }
-    for await (const batch of typedStage ? [] : source) {
+    for await (const batch of typedStage ? [] : batchesOf(source)) {
       if (batch.length === 0) continue;
       inference.observe(batch);
       const columns = inference.columns();
@@ -151,7 +152,7 @@ async function widenStage(run: (statement: string) => Promise<void>, stageSql: s
   }
 }
 
-async function appendBatch(c: DuckDBConnection, stage: string, columns: StageColumn[], rows: readonly Record<string, unknown>[], table: string, rowOffset: number): Promise<void> {
+async function appendBatch(c: DuckDBConnection, stage: string, columns: StageColumn[], rows: Batch, table: string, rowOffset: number): Promise<void> {
   const appender = await c.createAppender(stage, "main", "temp");
   try {
     new ChunkWriter(appender, columns.map((col) => ({ name: col.name, sqlType: col.stage, kind: col.stage, key: col.name })), table).write(rows, rowOffset);

@@ -29,6 +29,7 @@ import {
   type DuckDBType,
 } from "@duckdb/node-api";
 import { TauError } from "../../server/contract";
+import { ColumnBatch, type Batch } from "./column-batch";
 
 /** How a column's values are written: the DuckDB type of its vector. */
 export type VectorKind = "BOOLEAN" | "TINYINT" | "SMALLINT" | "INTEGER" | "BIGINT" | "FLOAT" | "DOUBLE" | "VARCHAR" | "DATE" | "TIMESTAMP" | "TIMESTAMPTZ";
@@ -82,6 +83,8 @@ export class ChunkWriter {
   private readonly vectors: duckdb.Vector[];
   private readonly buffers: ArrayBuffer[];
   private readonly validity = new Uint32Array(Math.ceil(CHUNK_ROWS / 64) * 2);
+  /** One column of a chunk gathered from row objects (reused). */
+  private readonly scratch: unknown[] = new Array<unknown>(CHUNK_ROWS).fill(null);
 
   constructor(
     private readonly appender: DuckDBAppender,
@@ -104,12 +107,22 @@ export class ChunkWriter {
     this.buffers = columns.map((c) => new ArrayBuffer(CHUNK_ROWS * (c.kind === "VARCHAR" ? 0 : c.kind === "BOOLEAN" || c.kind === "TINYINT" ? 1 : 8)));
   }
 
-  /** Appends `rows`; `rowOffset` is the load's row number of rows[0] (for errors). */
-  write(rows: readonly Record<string, unknown>[], rowOffset: number): void {
+  /**
+   * Appends `rows` (row objects, or a columnar batch whose columns are read in place); `rowOffset` is the
+   * load's row number of the batch's first row (for errors).
+   */
+  write(rows: Batch, rowOffset: number): void {
+    const columnar = rows instanceof ColumnBatch ? rows : null;
+    const sources = this.columns.map((col) => (columnar && col.key !== null ? (columnar.column(col.key) ?? null) : null));
     for (let start = 0; start < rows.length; start += CHUNK_ROWS) {
       const n = Math.min(CHUNK_ROWS, rows.length - start);
       try {
-        for (let c = 0; c < this.columns.length; c++) this.fill(c, rows, start, n, rowOffset);
+        for (let c = 0; c < this.columns.length; c++) {
+          const key = this.columns[c].key;
+          if (key === null || (columnar && sources[c] === null)) this.fill(c, null, 0, start, n, rowOffset);
+          else if (columnar) this.fill(c, sources[c], start, start, n, rowOffset);
+          else this.fill(c, this.gather(rows as readonly Record<string, unknown>[], key, start, n), 0, start, n, rowOffset);
+        }
         duckdb.data_chunk_set_size(this.raw, n);
         this.appender.appendDataChunk(this.chunk);
       } finally {
@@ -118,10 +131,20 @@ export class ChunkWriter {
     }
   }
 
-  private fill(c: number, rows: readonly Record<string, unknown>[], start: number, n: number, rowOffset: number): void {
+  /** One column of a chunk of row objects, into a reused array (the fill loops then read one array either way). */
+  private gather(rows: readonly Record<string, unknown>[], key: string, start: number, n: number): unknown[] {
+    const out = this.scratch;
+    for (let r = 0; r < n; r++) out[r] = rows[start + r][key];
+    return out;
+  }
+
+  /**
+   * Fills vector `c` with `n` values read from `values[base]…` (null `values`: NULL in every row); `start` is
+   * the chunk's first row in the batch (for errors).
+   */
+  private fill(c: number, values: ArrayLike<unknown> | null, base: number, start: number, n: number, rowOffset: number): void {
     const col = this.columns[c];
     const vector = this.vectors[c];
-    const key = col.key;
     const valid = this.validity;
     valid.fill(0xffffffff);
     let nulls = 0;
@@ -132,14 +155,14 @@ export class ChunkWriter {
     const fail = (value: unknown, r: number): never => {
       throw valueMismatch(value, col, this.table, rowOffset + start + r);
     };
-    if (key === null) {
+    if (values === null) {
       for (let r = 0; r < n; r++) isNull(r);
     } else {
       const buffer = this.buffers[c];
       switch (col.kind) {
         case "VARCHAR":
           for (let r = 0; r < n; r++) {
-            const v = rows[start + r][key];
+            const v = values[base + r];
             if (v === null || v === undefined) isNull(r);
             else duckdb.vector_assign_string_element(vector, r, textOf(v));
           }
@@ -147,7 +170,7 @@ export class ChunkWriter {
         case "BOOLEAN": {
           const out = new Uint8Array(buffer, 0, n);
           for (let r = 0; r < n; r++) {
-            const v = rows[start + r][key];
+            const v = values[base + r];
             if (v === null || v === undefined) isNull(r);
             else out[r] = booleanOf(v) ? 1 : 0;
           }
@@ -159,7 +182,7 @@ export class ChunkWriter {
           const [min, max] = INT_RANGE[col.kind] as readonly [number, number];
           const out = col.kind === "TINYINT" ? new Int8Array(buffer, 0, n) : col.kind === "SMALLINT" ? new Int16Array(buffer, 0, n) : new Int32Array(buffer, 0, n);
           for (let r = 0; r < n; r++) {
-            const v = rows[start + r][key];
+            const v = values[base + r];
             if (v === null || v === undefined) {
               isNull(r);
               continue;
@@ -173,7 +196,7 @@ export class ChunkWriter {
         case "BIGINT": {
           const out = new Int32Array(buffer, 0, 2 * n);
           for (let r = 0; r < n; r++) {
-            const v = rows[start + r][key];
+            const v = values[base + r];
             if (v === null || v === undefined) {
               isNull(r);
               continue;
@@ -196,7 +219,7 @@ export class ChunkWriter {
         case "DOUBLE": {
           const out = col.kind === "FLOAT" ? new Float32Array(buffer, 0, n) : new Float64Array(buffer, 0, n);
           for (let r = 0; r < n; r++) {
-            const v = rows[start + r][key];
+            const v = values[base + r];
             if (v === null || v === undefined) {
               isNull(r);
               continue;
@@ -210,7 +233,7 @@ export class ChunkWriter {
         case "DATE": {
           const out = new Int32Array(buffer, 0, n);
           for (let r = 0; r < n; r++) {
-            const v = rows[start + r][key];
+            const v = values[base + r];
             if (v === null || v === undefined) isNull(r);
             else out[r] = dateDays(v) ?? fail(v, r);
           }
@@ -220,7 +243,7 @@ export class ChunkWriter {
         case "TIMESTAMPTZ": {
           const out = new Int32Array(buffer, 0, 2 * n);
           for (let r = 0; r < n; r++) {
-            const v = rows[start + r][key];
+            const v = values[base + r];
             if (v === null || v === undefined) {
               isNull(r);
               continue;

@@ -19,6 +19,7 @@ import type { ConnectorContext, ConnectorDriver, HostConnector } from "./types";
 
 export type { ConnectorContext, ConnectorDriver, HostConnector, LoadRequest, LoadingConnector, RowCursor, RowSource, StreamingConnector } from "./types";
 export { RawJson } from "./types";
+export { ColumnBatch, columnSource, batchesOf, type Batch } from "./column-batch";
 export {
   DUCKDB_LOCAL_KIND,
   DEFAULT_WAREHOUSE_FILE,

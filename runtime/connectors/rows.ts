@@ -17,6 +17,7 @@
  * ```
  */
 import { TauError } from "../../server/contract";
+import { ColumnBatch, type Batch } from "./column-batch";
 import type { LoadRequest, RowSource } from "./types";
 
 /** The types `load` reasons about, whatever the database. */
@@ -115,8 +116,22 @@ const JSON_ = 128;
 export class ColumnInference {
   private readonly seen = new Map<string, number>();
 
-  observe(rows: readonly Record<string, unknown>[]): this {
+  observe(rows: Batch): this {
     const seen = this.seen;
+    if (rows instanceof ColumnBatch) {
+      // Columns in batch order, each scanned in one loop (the same first-seen order the rows would give).
+      for (let c = 0; c < rows.names.length; c++) {
+        const key = rows.names[c];
+        const values = rows.columns[c];
+        let bits = seen.get(key) ?? 0;
+        for (let r = 0; r < values.length; r++) {
+          const v = values[r];
+          if (v !== null && v !== undefined) bits |= valueBit(v);
+        }
+        seen.set(key, bits);
+      }
+      return this;
+    }
     for (let r = 0; r < rows.length; r++) {
       const row = rows[r];
       for (const key in row) {
@@ -310,7 +325,7 @@ function describeValue(value: unknown): string {
  * does not always fit are scanned, so a load whose rows match the table costs one pass over the columns.
  */
 export function findTypeConflict(
-  rows: readonly Record<string, unknown>[],
+  rows: Batch,
   inferred: readonly InferredColumn[],
   existing: readonly TargetColumn[],
   table: string,
@@ -319,8 +334,9 @@ export function findTypeConflict(
   for (const col of inferred) {
     const target = findColumn(existing, col.name);
     if (!target || target.type === null || ALWAYS_FITS[target.type].includes(col.type)) continue;
+    const values = rows instanceof ColumnBatch ? (rows.column(col.name) ?? []) : null;
     for (let i = 0; i < rows.length; i++) {
-      const value = rows[i][col.name];
+      const value = values ? values[i] : (rows as readonly Record<string, unknown>[])[i][col.name];
       if (valueFits(value, target.type)) continue;
       return new TauError(
         "TAU_E_CONNECTOR_TYPE_MISMATCH",

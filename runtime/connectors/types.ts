@@ -4,6 +4,7 @@
  * converts its own errors to Tau codes once, in one converter, and throws `TauError`s only.
  */
 import type { Policy, PolicyLimits } from "../../policies";
+import type { ColumnBatch } from "./column-batch";
 
 /** What a driver may know about the run that opens it. */
 export interface ConnectorContext {
@@ -48,9 +49,11 @@ export interface RowCursor {
 /**
  * Rows for `load`: plain rows from the guest wrap into a one-batch source; a cursor streams batches. A
  * host-side copy also passes the source's cursor (`cursor`), which a driver of the same engine may read in
- * its native form instead of iterating the rows (duckdb → duckdb: runtime/connectors/duckdb-copy.ts).
+ * its native form instead of iterating the rows (duckdb → duckdb: runtime/connectors/duckdb-copy.ts). Rows
+ * that came over the bridge's columnar transport also carry `columns` (the same one batch, as columns), which
+ * a driver that writes a column at a time reads instead of the row objects (column-batch.ts).
  */
-export type RowSource = AsyncIterable<Record<string, unknown>[]> & { readonly cursor?: RowCursor };
+export type RowSource = AsyncIterable<Record<string, unknown>[]> & { readonly cursor?: RowCursor; readonly columns?: ColumnBatch };
 
 /** A HostConnector that can stream a query's result (for `stream()` and host-side copies). */
 export interface StreamingConnector extends HostConnector {

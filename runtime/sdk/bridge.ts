@@ -133,14 +133,27 @@ function rejected(err: unknown): Promise<unknown> {
   return new PromiseCtor<unknown>((_resolve, reject) => reject(err));
 }
 
-function send(op: string, payload: unknown, site: TauSdkError): Promise<unknown> {
+/**
+ * Like bridgeCall, with the payload already serialised by the caller (the columnar row transport,
+ * row-batch.ts, writes its own text).
+ */
+export function bridgeCallText(op: string, payloadText: string, site: TauSdkError = callSite()): Promise<unknown> {
+  if (deferredError && !PASSIVE_OPS[op]) {
+    const err = deferredError;
+    deferredError = null;
+    return rejected(err);
+  }
+  return send(op, payloadText, site, true);
+}
+
+function send(op: string, payload: unknown, site: TauSdkError, encoded = false): Promise<unknown> {
   const step = hooks?.currentStep() ?? null;
   return new PromiseCtor<unknown>((resolve, reject) => {
     if (!dispatch) {
       reject(noSandbox(site));
       return;
     }
-    const text = encode(op, payload, site);
+    const text = encoded ? (payload as string) : encode(op, payload, site);
     if (!PASSIVE_OPS[op]) hooks?.beforeActivity();
     const id = nextCallId++;
     pending.set(id, { site, step, resolve, reject });

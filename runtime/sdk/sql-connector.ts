@@ -3,12 +3,13 @@
  * load, execute, getSchema, close, and `await using` support. Each kind's factory lives in its own file under
  * ./connectors/ and is built with `createSqlConnector`.
  */
-import { callSite } from "./bridge";
+import { bridgeCallText, callSite } from "./bridge";
 import { fillSdkError, type TauSdkError } from "./errors";
 import type { JsonValue } from "./json";
 import { createConnectorCore, rejectWith } from "./connector-handle";
 import { ArrayIsArray, NumberIsInteger, ObjectDefineProperty, ObjectFreeze, arrayIndexOf, arrayJoin, arrayPush, asyncDisposeSymbol, safeWeakMap } from "./primordials";
 import { createQueryHandle, queryInternals, type QueryHandle } from "./query-handle";
+import { encodeRowBatch } from "./row-batch";
 import { MAX_BATCH_SIZE, DEFAULT_BATCH_SIZE, createRowStream, type RowStream, type StreamOptions } from "./row-stream";
 
 export type { QueryHandle } from "./query-handle";
@@ -299,11 +300,22 @@ export function createSqlConnector<Mode extends string>(
       const mergeKey = (options as { mergeKey?: unknown }).mergeKey;
       if (mode === "upsert") opts.mergeKey = mergeKeyList(site, kind, mergeKey);
       else if (mergeKey !== undefined) throw argsError(site, kind, `mergeKey only applies to mode "upsert" (this load's mode is "${mode}").`);
-      let source: unknown = rows;
+      let value: unknown;
       if (query !== undefined) {
-        source = { query: { handle: await query.core.handle(site), sql: query.sql, params: query.params } };
+        const source = { query: { handle: await query.core.handle(site), sql: query.sql, params: query.params } };
+        value = await core.call("load", [source, opts], site);
+      } else {
+        // Rows go as columns (row-batch.ts) when they fit that shape; otherwise, or when encoding them
+        // fails, as row objects: the row transport then reports the problem exactly as before.
+        const handle = await core.handle(site);
+        let text: string | null = null;
+        try {
+          text = encodeRowBatch(handle, opts, rows as readonly unknown[]);
+        } catch {
+          text = null;
+        }
+        value = text !== null ? await bridgeCallText("connector.load", text, site) : await core.call("load", [rows, opts], site);
       }
-      const value = await core.call("load", [source, opts], site);
       if (typeof value !== "number") throw badAnswer(site, kind, "load");
       return value;
     },

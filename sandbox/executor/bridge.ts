@@ -12,6 +12,7 @@ import type { SecretScrubber } from "../scrub";
 import { materialize as materializeEngine } from "../../runtime/materializations";
 import { RunCursors, isLoadingConnector } from "./connector-streams";
 import { materializationOn, materializeOp, type MaterializeEngine } from "./materialize-op";
+import { decodeRowBatch } from "./row-batch";
 import type { RunEvents } from "./run-events";
 import { capText } from "./run-error";
 import { stripHostDetails, stripHostDetailsDeep } from "./sanitize";
@@ -53,6 +54,8 @@ export class Bridge {
   async handle(op: unknown, payloadText: unknown): Promise<string> {
     try {
       if (typeof op !== "string") throw new TauError("TAU_E_BRIDGE_OP_UNKNOWN", "The operation name must be a string.");
+      // connector.load carries rows as columns in its own framing (row-batch.ts), checked by its decoder.
+      if (op === "connector.load") return this.ok(await this.connectorLoad(payloadText));
       const payload = this.decode(payloadText);
       const value = await this.dispatch(op, payload);
       return this.ok(value);
@@ -189,6 +192,24 @@ export class Bridge {
       if (isLoadingConnector(h.connector)) return this.cursors.loadRows(h.connector, source, args[1]);
     }
     return h.connector.call(p.method, args);
+  }
+
+  /** `connector.load`: rows sent as columns (the columnar transport) into a connector's load. */
+  private async connectorLoad(payloadText: unknown): Promise<unknown> {
+    if (this.ended) throw new TauError("TAU_E_CONNECTOR_CLOSED", "The run has ended.");
+    if (this.o.mode === "describe") throw this.notWhileDescribing("connector.load");
+    const { handle, options, batch } = decodeRowBatch(payloadText, { maxBytes: this.o.limits.bridgeBytes, maxDepth: this.o.limits.jsonDepth });
+    const h = typeof handle === "string" ? this.handles.get(handle) : undefined;
+    if (!h || h.closing) throw new TauError("TAU_E_CONNECTOR_CLOSED", h ? undefined : "Unknown connector handle.");
+    const load = async (): Promise<unknown> => {
+      const materializing = materializationOn(h.connector);
+      if (materializing) await materializing;
+      if (h.closing) throw new TauError("TAU_E_CONNECTOR_CLOSED");
+      if (isLoadingConnector(h.connector)) return this.cursors.loadColumns(h.connector, batch, options);
+      // A connector without loadFrom takes the rows as objects, as connector.call would have passed them.
+      return h.connector.call("load", [batch.rows(), options]);
+    };
+    return this.track(load());
   }
 
   private closeHandle(handle: string): Promise<void> {

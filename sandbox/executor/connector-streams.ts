@@ -12,9 +12,11 @@
  * Every argument is hostile JSON and is validated here; answers are size-checked by the bridge.
  */
 import {
+  columnSource,
   oneBatch,
   parseLoadRequest,
   parseRows,
+  type ColumnBatch,
   type HostConnector,
   type LoadingConnector,
   type RowCursor,
@@ -124,6 +126,12 @@ export class RunCursors {
   loadRows(target: LoadingConnector, rowsArg: unknown, optionsArg: unknown): Promise<number> {
     const request = parseLoadRequest(optionsArg, LOAD_MODES, target.kind);
     return target.loadFrom(oneBatch(parseRows(rowsArg)), request);
+  }
+
+  /** Rows that came as columns (`connector.load`) for a LoadingConnector: one batch, readable as columns. */
+  loadColumns(target: LoadingConnector, batch: ColumnBatch, optionsArg: unknown): Promise<number> {
+    const request = parseLoadRequest(optionsArg, LOAD_MODES, target.kind);
+    return target.loadFrom(columnSource(batch), request);
   }
 
   /** Closes the cursors of connector `handle` (it is closing); later opens on it are refused. */

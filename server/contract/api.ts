@@ -185,6 +185,28 @@ export interface StatusView {
   executors: ExecutorStatus[];
 }
 
+/** A `taud worker` process (GET /api/workers; docs/workers.md). */
+export interface WorkerView {
+  id: string;
+  /** null unless the caller is a platform admin (hosted mode). */
+  host: string | null;
+  pid: number | null;
+  capacity: number;
+  executors: number;
+  /** Every tenant's runs on it for a platform admin, else the caller's tenant's only. */
+  running: number;
+  leaseSec: number;
+  state: "active" | "draining" | "lost" | "stopped";
+  startedAt: string;
+  heartbeatAt: string;
+  endedAt: string | null;
+}
+
+export interface WorkersView {
+  runsOn: "local" | "workers";
+  workers: WorkerView[];
+}
+
 export interface ExecutorStatus {
   id: number;
   pid: number | null;

@@ -64,6 +64,7 @@ export const ERRORS = {
   TAU_E_RUN_MEMORY_LIMIT: spec(200, "The run passed its isolate memory limit and was stopped.", "Process data in batches, or push the work into SQL executed by a connector instead of holding rows in the pipeline."),
   TAU_E_RUN_INTERRUPTED: spec(200, "The run was still running when the daemon stopped.", "Run it again with `tau run NAME`.", true),
   TAU_E_SANDBOX_CRASHED: spec(200, "The executor process running this run crashed.", "The daemon replaced the executor. If it repeats for this pipeline, it is likely exhausting memory in an uninterruptible built-in (e.g. a huge Array fill): process data in smaller pieces.", true),
+  TAU_E_WORKER_LOST: spec(200, "The worker running this run stopped heartbeating (killed, crashed or cut off from PostgreSQL) and was declared lost.", "Tau retries the run on another worker when it has attempts left (retries in the pipeline meta); otherwise run it again with `tau run NAME`. If workers keep getting lost, check them with `tau workers` and their logs.", true),
   TAU_E_STEP_INVALID: spec(200, "A step was used wrongly.", "Give each step a non-empty name and end it once (prefer `await using step = ctx.step(\"name\")` or ctx.step(name, fn))."),
 
   // ── bridge (guest ↔ host) ────────────────────────────────────────────────────────────────────────

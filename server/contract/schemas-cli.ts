@@ -102,6 +102,7 @@ export const CLI_OUTPUTS: Record<string, CliOutput> = {
     title: "tau tenants [list] | tau tenants create ID [--name NAME]: the tenants the token may see, or the tenant created",
     schema: { oneOf: [listOf("tenants", S.TenantView), S.TenantView] },
   },
+  workers: { title: "tau workers: the worker processes runs execute on (WorkersView)", schema: S.WorkersView },
   tokens: { title: "tau tokens issue --role R [--tenant T] [--ttl 1h]: the token, for TAU_TOKEN", schema: S.IssuedToken },
   version: {
     title: "tau version: CLI version, and the daemon's when reachable (never fails only because the daemon is down)",

@@ -15,11 +15,13 @@ import type { Schema } from "./schemas-base";
 import * as D from "./schemas-dag";
 import * as H from "./schemas-hosted";
 import * as R from "./schemas-runs";
+import * as W from "./schemas-workers";
 
 export type { Schema } from "./schemas-base";
 export * from "./schemas-runs";
 export * from "./schemas-dag";
 export * from "./schemas-hosted";
+export * from "./schemas-workers";
 
 /** Schemas listed under components.schemas in the OpenAPI document, by name. */
 export const COMPONENTS: Record<string, Schema> = {
@@ -65,4 +67,6 @@ export const COMPONENTS: Record<string, Schema> = {
   IssuedToken: H.IssuedToken,
   RunPoint: H.RunPoint,
   HistoryView: H.HistoryView,
+  WorkerView: W.WorkerView,
+  WorkersView: W.WorkersView,
 };

@@ -61,7 +61,7 @@ export async function executeGraphRun(
       if (inRun.has(dep)) continue;
       const outside = plan.all.get(dep);
       if (!outside) return skip(node, "TAU_E_RUN_SKIPPED_UPSTREAM_MISSING", `Skipped: upstream pipeline '${dep}' is not deployed.`, { upstream: dep });
-      const status = deps.store.graph.latestStatus(outside.pipelineId);
+      const status = await deps.store.graph.latestStatus(outside.pipelineId);
       if (status !== "succeeded") {
         const what = status === null ? "has never run" : `last ${status}`;
         return skip(node, "TAU_E_RUN_SKIPPED_UPSTREAM_FAILED", `Skipped: upstream pipeline '${dep}' (not part of this graph run) ${what}.`, {
@@ -89,7 +89,7 @@ export async function executeGraphRun(
     for (;;) {
       const final = (await deps.runs.waitFor(plan.tenantId, runId, WAIT_CHUNK_MS)) ?? runId;
       runId = final;
-      const status = deps.store.runs.status(plan.tenantId, runId);
+      const status = await deps.store.runs.status(plan.tenantId, runId);
       if (status === null) return "failed";
       if (status !== "queued" && status !== "running") return status;
     }

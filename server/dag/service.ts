@@ -39,8 +39,8 @@ export class DagService {
 
   // ── the graph ────────────────────────────────────────────────────────────────────────────────────
 
-  view(tenantId: string): DagView {
-    const nodes = this.options.store.graph.nodes(tenantId);
+  async view(tenantId: string): Promise<DagView> {
+    const nodes = await this.options.store.graph.nodes(tenantId);
     const graph = resolveGraph(nodes);
     return {
       nodes: nodes.map((n) => ({ name: n.name, dependsOn: [...n.dependsOn].sort(), schedule: scheduleText(n), lastStatus: n.lastStatus })),
@@ -50,8 +50,8 @@ export class DagService {
     };
   }
 
-  text(tenantId: string, format: DagFormat): DagTextView {
-    return { format, text: renderDag(this.view(tenantId), format) };
+  async text(tenantId: string, format: DagFormat): Promise<DagTextView> {
+    return { format, text: renderDag(await this.view(tenantId), format) };
   }
 
   // ── dependencies ─────────────────────────────────────────────────────────────────────────────────
@@ -77,7 +77,7 @@ export class DagService {
       const { store } = this.options;
       const pipeline = await store.pipelines.findByName(tenantId, name);
       if (!pipeline) throw notFound(name);
-      assertAcyclic(store.graph.nodes(tenantId), name, wanted ?? pipeline.dependsOn);
+      assertAcyclic(await store.graph.nodes(tenantId), name, wanted ?? pipeline.dependsOn);
       const updated = await store.schedules.setDependsOn(tenantId, name, wanted);
       return this.dependsView(tenantId, updated);
     });
@@ -91,7 +91,7 @@ export class DagService {
     return this.withTenantLock(tenantId, async () => {
       // An override from `tau depends` survives a deploy that leaves the file's dependsOn as it was.
       const keepsOverride = existing?.dependsOnOverride && JSON.stringify(existing.dependsOn) === JSON.stringify(meta.dependsOn);
-      assertAcyclic(this.options.store.graph.nodes(tenantId), meta.name, keepsOverride ? existing!.dependsOnOverride! : meta.dependsOn);
+      assertAcyclic(await this.options.store.graph.nodes(tenantId), meta.name, keepsOverride ? existing!.dependsOnOverride! : meta.dependsOn);
       return write();
     });
   }
@@ -102,7 +102,7 @@ export class DagService {
   async startGraphRun(tenantId: string, request: { from?: string }): Promise<GraphRunView> {
     if (this.stopping) throw new TauError("TAU_E_DAEMON_SHUTTING_DOWN");
     const { store, ids, log } = this.options;
-    const nodes = store.graph.nodes(tenantId);
+    const nodes = await store.graph.nodes(tenantId);
     const all = new Map(nodes.map((n) => [n.name, n]));
     let selected = nodes;
     if (request.from !== undefined) {
@@ -130,15 +130,15 @@ export class DagService {
       .finally(() => this.active.delete(id));
     this.active.set(id, { done });
     log.info({ graphRunId: id, root: request.from ?? null, pipelines: order.length, groups: graph.groups.length }, "graph run started");
-    return this.graphRun(tenantId, id)!;
+    return (await this.graphRun(tenantId, id))!;
   }
 
   /** A graph run with the state of each of its pipelines, or null. */
-  graphRun(tenantId: string, id: string): GraphRunView | null {
+  async graphRun(tenantId: string, id: string): Promise<GraphRunView | null> {
     const { store } = this.options;
-    const row = store.graph.get(tenantId, id);
+    const row = await store.graph.get(tenantId, id);
     if (!row) return null;
-    const newest = new Map(store.graph.members(id).map((m) => [m.pipeline, m]));
+    const newest = new Map((await store.graph.members(id)).map((m) => [m.pipeline, m]));
     const runs = row.groups.flatMap((group, index) =>
       group.map((pipeline) => {
         const run = newest.get(pipeline);
@@ -203,11 +203,11 @@ export class DagService {
 
   private async cascade(tenantId: string, runId: string): Promise<void> {
     const { store, runs, log } = this.options;
-    const run = store.runs.record(tenantId, runId);
+    const run = await store.runs.record(tenantId, runId);
     // Graph runs start their own downstream; manual runs trigger nothing.
     if (!run || run.graphRunId || (run.trigger !== "schedule" && run.trigger !== "dag")) return;
     const upstream = run.pipeline.name;
-    const nodes = store.graph.nodes(tenantId);
+    const nodes = await store.graph.nodes(tenantId);
     const byName = new Map(nodes.map((n) => [n.name, n]));
     for (const node of nodes) {
       if (!node.dependsOn.includes(upstream)) continue;
@@ -216,7 +216,7 @@ export class DagService {
         log.info({ tenant: tenantId, pipeline: node.name, upstream, waitingFor: waiting }, "dependent not triggered: other dependencies have not succeeded");
         continue;
       }
-      const activeRun = store.schedules.activeRun(node.pipelineId);
+      const activeRun = await store.schedules.activeRun(node.pipelineId);
       if (activeRun) {
         log.warn({ tenant: tenantId, pipeline: node.name, upstream, runId: activeRun }, "dependent not triggered: a run of it is already queued or running");
         continue;
@@ -240,8 +240,8 @@ export class DagService {
     await Promise.all([...[...this.active.values()].map((a) => a.done), this.cascades]);
   }
 
-  private dependsView(tenantId: string, pipeline: PipelineRow): DependsView {
-    const nodes = this.options.store.graph.nodes(tenantId);
+  private async dependsView(tenantId: string, pipeline: PipelineRow): Promise<DependsView> {
+    const nodes = await this.options.store.graph.nodes(tenantId);
     const names = new Set(nodes.map((n) => n.name));
     const dependsOn = [...effectiveDependsOn(pipeline)].sort();
     return {

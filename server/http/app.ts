@@ -19,6 +19,7 @@ import { secretRoutes } from "./routes/secrets";
 import { systemRoutes } from "./routes/system";
 import { tenantRoutes } from "./routes/tenants";
 import { webRoutes } from "./routes/web";
+import { workerRoutes } from "./routes/workers";
 
 export interface AppOptions {
   logLevel: LogLevel;
@@ -63,5 +64,6 @@ export async function registerApi(app: FastifyInstance, ctx: ApiContext, options
   await tenantRoutes(app, ctx);
   await policyRoutes(app, ctx);
   await secretRoutes(app, ctx);
+  await workerRoutes(app, ctx);
   await systemRoutes(app, { ...ctx, catalog });
 }

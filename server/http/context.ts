@@ -13,6 +13,7 @@ import type { RunService } from "../services/runs";
 import type { SecretService } from "../services/secrets";
 import type { TenantService } from "../services/tenants";
 import type { Store } from "../store";
+import type { RemotePool } from "../workers";
 
 export interface ApiContext {
   store: Store;
@@ -26,6 +27,8 @@ export interface ApiContext {
   secrets: SecretService;
   bus: EventBus;
   pool: Pick<ExecutorPoolPort, "status">;
+  /** The worker queue when runs execute on `taud worker` processes (--runs-on workers); absent otherwise. */
+  workers?: Pick<RemotePool, "workers"> | null;
   log: Logger;
   daemon: {
     version: string;

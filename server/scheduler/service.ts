@@ -33,9 +33,9 @@ export class ScheduleService {
       clock,
       log,
       store: {
-        loadAll: async () => store.schedules.loadAll().map(toEntry),
+        loadAll: async () => (await store.schedules.loadAll()).map(toEntry),
         load: async (tenantId, pipeline) => {
-          const record = store.schedules.load(tenantId, pipeline);
+          const record = await store.schedules.load(tenantId, pipeline);
           return record && toEntry(record);
         },
         save: (updates) => store.schedules.save(updates),
@@ -43,7 +43,7 @@ export class ScheduleService {
       target: {
         fire: async (entry: ScheduleEntry): Promise<FireOutcome> => {
           if (!entry.allowOverlap) {
-            const active = store.schedules.activeRun(entry.pipelineId);
+            const active = await store.schedules.activeRun(entry.pipelineId);
             if (active) return { skipped: "overlap", details: { runId: active } };
           }
           try {

@@ -9,7 +9,7 @@ export class RunWaiters {
    * Resolves when `runId` is woken, when `isDone()` is already true, after `timeoutMs`, or when `signal`
    * aborts — whichever comes first. Never rejects.
    */
-  async wait(runId: string, isDone: () => boolean, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  async wait(runId: string, isDone: () => boolean | Promise<boolean>, timeoutMs: number, signal?: AbortSignal): Promise<void> {
     let wake!: () => void;
     const woken = new Promise<void>((resolve) => (wake = resolve));
     // Register first, then look: a run finishing in between still wakes us.
@@ -20,7 +20,7 @@ export class RunWaiters {
     const onAbort = (): void => wake();
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      if (isDone()) return;
+      if (await isDone()) return;
       await woken;
     } finally {
       clearTimeout(timer);

@@ -48,6 +48,12 @@ export interface RunServiceOptions {
   maxQueued: number;
   /** Recorded on each run as who ran it. */
   executorName: string;
+  /**
+   * When `run.started` is recorded: "dispatch" (default) as the run is handed to the pool, under
+   * `executorName`; "claim" when the pool reports which executor took it (pool.run's `onStart`: workers,
+   * server/workers), under that executor's name — until then the run stays queued.
+   */
+  startOn?: "dispatch" | "claim";
   /** Log lines included in a RunView (the newest ones). */
   runViewLogLines: number;
 }
@@ -153,7 +159,7 @@ export class RunService {
   async enqueue(tenantId: string, pipelineName: string, request: EnqueueRequest): Promise<RunView> {
     const { store, ids, maxQueued } = this.options;
     this.assertAccepting();
-    const pipeline = store.pipelines.head(tenantId, pipelineName);
+    const pipeline = await store.pipelines.head(tenantId, pipelineName);
     if (!pipeline) throw new TauError("TAU_E_PIPELINE_NOT_FOUND", `No pipeline named '${pipelineName}'.`, { name: pipelineName });
     const queued = this.counts().queued;
     if (queued >= maxQueued) throw new TauError("TAU_E_RUN_QUEUE_FULL", undefined, { queued, maxQueued });
@@ -200,10 +206,12 @@ export class RunService {
   }
 
   /** The run as stored, with its steps and newest log lines; null when there is no such run. */
-  view(tenantId: string, runId: string): RunView | null {
+  async view(tenantId: string, runId: string): Promise<RunView | null> {
     const { store, runViewLogLines } = this.options;
-    const run = store.runs.record(tenantId, runId);
-    return run && runView(run, store.runs.steps(runId), store.events.logs(tenantId, runId, runViewLogLines));
+    const run = await store.runs.record(tenantId, runId);
+    if (!run) return null;
+    const [steps, logs] = await Promise.all([store.runs.steps(runId), store.events.logs(tenantId, runId, runViewLogLines)]);
+    return runView(run, steps, logs);
   }
 
   /**
@@ -216,7 +224,7 @@ export class RunService {
     let id = runId;
     for (;;) {
       await this.waitForAttempt(tenantId, id, Math.max(0, deadline - Date.now()), signal);
-      const next = this.retriedBy(tenantId, id);
+      const next = await this.retriedBy(tenantId, id);
       if (next === null) return id;
       id = next;
       if (Date.now() >= deadline || signal?.aborted) return id;
@@ -231,33 +239,33 @@ export class RunService {
    */
   async cancel(tenantId: string, runId: string): Promise<RunView> {
     const { store, pool } = this.options;
-    if (store.runs.status(tenantId, runId) === null) throw new TauError("TAU_E_RUN_NOT_FOUND", `No run with id '${runId}'.`, { id: runId });
+    if ((await store.runs.status(tenantId, runId)) === null) throw new TauError("TAU_E_RUN_NOT_FOUND", `No run with id '${runId}'.`, { id: runId });
     // A run being queued right now is stored a moment before it enters the queue: look again briefly.
     for (let i = 0; i < 50; i++) {
-      const id = this.newestAttempt(tenantId, runId);
+      const id = await this.newestAttempt(tenantId, runId);
       const pending = this.retries.take(id);
       if (pending) {
         await this.end(pending.ref, cancelled("The pending retry was cancelled before it started."), Date.now());
-        return this.view(tenantId, id)!;
+        return (await this.view(tenantId, id))!;
       }
       const queued = this.queue.remove(id);
       if (queued) {
         await this.end(queued.ref, cancelled("The run was cancelled before it started."), Date.now());
-        return this.view(tenantId, id)!;
+        return (await this.view(tenantId, id))!;
       }
       const active = this.active.get(id);
       if (active && !active.ended) {
         active.cancelRequested = true;
         pool.cancel(id);
         await this.waitForAttempt(tenantId, id, CANCEL_WAIT_MS);
-        return this.view(tenantId, id)!;
+        return (await this.view(tenantId, id))!;
       }
       if (active) {
         // Its end (and perhaps a retry) is being stored: look again once it is.
         await active.done;
         continue;
       }
-      const status = store.runs.status(tenantId, id)!;
+      const status = (await store.runs.status(tenantId, id))!;
       if (TERMINAL_RUN_STATUSES.includes(status)) {
         throw new TauError("TAU_E_RUN_ALREADY_FINISHED", `Run ${id} has already finished (${status}); there is nothing to cancel.`, { id, status });
       }
@@ -267,16 +275,16 @@ export class RunService {
   }
 
   /** The newest attempt of a run: `runId` itself, or the last retry in its `retriedBy` chain. */
-  private newestAttempt(tenantId: string, runId: string): string {
+  private async newestAttempt(tenantId: string, runId: string): Promise<string> {
     let id = runId;
-    for (let next = this.retriedBy(tenantId, id); next !== null; next = this.retriedBy(tenantId, id)) id = next;
+    for (let next = await this.retriedBy(tenantId, id); next !== null; next = await this.retriedBy(tenantId, id)) id = next;
     return id;
   }
 
   /** Resolves when this one attempt has finished, after `timeoutMs`, or when `signal` aborts. */
   private waitForAttempt(tenantId: string, runId: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    const isDone = (): boolean => {
-      const status = this.options.store.runs.status(tenantId, runId);
+    const isDone = async (): Promise<boolean> => {
+      const status = await this.options.store.runs.status(tenantId, runId);
       return status === null || TERMINAL_RUN_STATUSES.includes(status);
     };
     return this.waiters.wait(runId, isDone, timeoutMs, signal);
@@ -328,8 +336,8 @@ export class RunService {
   }
 
   /** The attempt that retries `runId`, or null (none yet, or the run is not finished). */
-  private retriedBy(tenantId: string, runId: string): string | null {
-    const run = this.options.store.runs.record(tenantId, runId);
+  private async retriedBy(tenantId: string, runId: string): Promise<string | null> {
+    const run = await this.options.store.runs.record(tenantId, runId);
     return run && TERMINAL_RUN_STATUSES.includes(run.status) ? run.retriedBy : null;
   }
 
@@ -363,8 +371,8 @@ export class RunService {
     let end: RunEnd;
     let meta: PipelineMeta | null = null;
     try {
-      this.submit(store.ledger.started(run.ref, Date.now(), executorName));
-      const lastSuccess = store.runs.lastSucceededAt(run.pipelineId);
+      if (this.options.startOn !== "claim") this.submit(store.ledger.started(run.ref, Date.now(), executorName));
+      const lastSuccess = await store.runs.lastSucceededAt(run.pipelineId);
       const version = await this.runnable(run);
       // Resolved before the cancel check below, so a cancel that arrives meanwhile is not missed.
       const secrets = version && this.options.secrets ? await this.options.secrets(run.ref.tenantId, policy) : undefined;
@@ -390,7 +398,13 @@ export class RunService {
           ...(secrets ? { secrets } : {}),
         };
         // pool.run registers the run synchronously: a cancel from here on reaches it through pool.cancel.
-        end = toRunEnd(await pool.run(job, (event) => this.onSandboxEvent(run, event)), run.interrupted);
+        const onStart =
+          this.options.startOn === "claim"
+            ? (executor: string): void => {
+                if (!run.ended) this.submit(store.ledger.started(run.ref, Date.now(), executor));
+              }
+            : undefined;
+        end = toRunEnd(await pool.run(job, (event) => this.onSandboxEvent(run, event), onStart), run.interrupted);
       }
     } catch (err) {
       log.error({ err, runId: run.ref.runId }, "run failed inside the daemon");

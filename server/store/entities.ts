@@ -4,11 +4,15 @@
  * Conventions: every row carries `tenantId` (local mode: "local"); times are integer milliseconds since the
  * epoch (converted to ISO-8601 UTC only at the API edge); JSON columns hold plain data. Column names follow
  * mikro-orm's default naming (`tenantId` → `tenant_id`, relation `pipeline` → `pipeline_id`); the raw
- * statements of the hot path (runs.ts, events.ts) rely on those names.
+ * statements of the hot path (runs.ts, events.ts) rely on those names. Column types come from
+ * column-types.ts where sqlite and PostgreSQL need different ones (int8 times, json kept as written).
+ *
+ * A change here is a schema change: run `npm run migration:create -- NAME` (docs/hosted.md, "Store").
  */
 import { EntitySchema } from "@mikro-orm/core";
 import type { LogLevel, RunError, RunEventKind, RunStatus, RunTrigger, StepStatus, ErrorCode } from "../contract";
 import type { PipelineMeta } from "../../sandbox/types";
+import { int64, json } from "./column-types";
 import { TenantPolicyEntity, TenantSecretEntity } from "./tenant-entities";
 
 export interface TenantRow {
@@ -169,7 +173,7 @@ export const TenantEntity = new EntitySchema<TenantRow>({
   properties: {
     id: { type: "string", primary: true, length: 64 },
     name: { type: "string" },
-    createdAt: { type: "integer" },
+    createdAt: { ...int64 },
   },
 });
 
@@ -186,19 +190,19 @@ export const PipelineEntity = new EntitySchema<PipelineRow>({
     description: { type: "text" },
     schedule: { type: "string", nullable: true },
     enabled: { type: "boolean" },
-    tags: { type: "json" },
-    dependsOn: { type: "json" },
+    tags: { ...json },
+    dependsOn: { ...json },
     timeoutSec: { type: "integer", nullable: true },
     retries: { type: "integer", default: 0 },
     retryDelaySec: { type: "double", default: 10 },
     maxConcurrentRuns: { type: "integer", default: 1 },
-    createdAt: { type: "integer" },
-    updatedAt: { type: "integer" },
+    createdAt: { ...int64 },
+    updatedAt: { ...int64 },
     scheduleTimezone: { type: "string", length: 64, nullable: true },
-    scheduleOverride: { type: "json", nullable: true },
-    nextRunAt: { type: "integer", nullable: true },
-    lastFire: { type: "json", nullable: true },
-    dependsOnOverride: { type: "json", nullable: true },
+    scheduleOverride: { ...json, nullable: true },
+    nextRunAt: { ...int64, nullable: true },
+    lastFire: { ...json, nullable: true },
+    dependsOnOverride: { ...json, nullable: true },
     allowOverlap: { type: "boolean", nullable: true },
     catchUp: { type: "integer", nullable: true },
   },
@@ -220,8 +224,8 @@ export const PipelineVersionEntity = new EntitySchema<PipelineVersionRow>({
     sourceMap: { type: "text", lazy: true },
     sourceBytes: { type: "integer" },
     filename: { type: "text" },
-    meta: { type: "json" },
-    createdAt: { type: "integer" },
+    meta: { ...json },
+    createdAt: { ...int64 },
   },
 });
 
@@ -241,18 +245,18 @@ export const RunEntity = new EntitySchema<RunRow>({
     version: { type: "integer" },
     status: { type: "string", length: 16 },
     trigger: { type: "string", length: 16 },
-    params: { type: "json" },
-    queuedAt: { type: "integer" },
-    startedAt: { type: "integer", nullable: true },
-    finishedAt: { type: "integer", nullable: true },
-    result: { type: "json", nullable: true },
-    error: { type: "json", nullable: true },
+    params: { ...json },
+    queuedAt: { ...int64 },
+    startedAt: { ...int64, nullable: true },
+    finishedAt: { ...int64, nullable: true },
+    result: { ...json, nullable: true },
+    error: { ...json, nullable: true },
     executor: { type: "string", nullable: true },
     attempt: { type: "integer", default: 1 },
     maxAttempts: { type: "integer", default: 1 },
     retryOf: { type: "string", length: 32, nullable: true },
     retriedBy: { type: "string", length: 32, nullable: true },
-    notBefore: { type: "integer", nullable: true },
+    notBefore: { ...int64, nullable: true },
     graphRunId: { type: "string", length: 32, nullable: true },
   },
 });
@@ -262,19 +266,19 @@ export const StepEntity = new EntitySchema<StepRow>({
   tableName: "step",
   uniques: [{ properties: ["run", "position"] }],
   properties: {
-    id: { type: "integer", primary: true, autoincrement: true },
+    id: { ...int64, primary: true, autoincrement: true },
     tenantId: tenantRef,
     run: { kind: "m:1", entity: () => RunEntity, index: false },
     position: { type: "integer" },
     name: { type: "string" },
     status: { type: "string", length: 16 },
-    startedAt: { type: "integer" },
-    finishedAt: { type: "integer", nullable: true },
-    durationMs: { type: "integer", nullable: true },
-    rowsIn: { type: "integer", nullable: true },
-    rowsOut: { type: "integer", nullable: true },
-    meta: { type: "json" },
-    error: { type: "json", nullable: true },
+    startedAt: { ...int64 },
+    finishedAt: { ...int64, nullable: true },
+    durationMs: { ...int64, nullable: true },
+    rowsIn: { ...int64, nullable: true },
+    rowsOut: { ...int64, nullable: true },
+    meta: { ...json },
+    error: { ...json, nullable: true },
   },
 });
 
@@ -283,16 +287,16 @@ export const EventEntity = new EntitySchema<EventRow>({
   tableName: "event",
   indexes: [{ properties: ["runId", "seq"] }, { properties: ["pipeline", "seq"] }],
   properties: {
-    seq: { type: "integer", primary: true, autoincrement: true },
+    seq: { ...int64, primary: true, autoincrement: true },
     tenantId: { type: "string", length: 64 },
     runId: { type: "string", length: 32 },
     pipeline: { type: "string", length: 64 },
-    ts: { type: "integer" },
+    ts: { ...int64 },
     kind: { type: "string", length: 16 },
     level: { type: "string", length: 8, nullable: true },
     step: { type: "string", nullable: true },
     message: { type: "text", nullable: true },
-    data: { type: "json", nullable: true },
+    data: { ...json, nullable: true },
   },
 });
 
@@ -305,9 +309,9 @@ export const GraphRunEntity = new EntitySchema<GraphRunRow>({
     tenantId: tenantRef,
     root: { type: "string", length: 64, nullable: true },
     status: { type: "string", length: 16 },
-    groups: { type: "json" },
-    startedAt: { type: "integer" },
-    finishedAt: { type: "integer", nullable: true },
+    groups: { ...json },
+    startedAt: { ...int64 },
+    finishedAt: { ...int64, nullable: true },
   },
 });
 

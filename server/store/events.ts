@@ -1,10 +1,11 @@
 /**
  * Reading the event log. The log is written only by the run ledger (run-ledger.ts); it is the hot table, so
- * both sides use prepared statements instead of the ORM (see bench/store-throughput.ts). Reads go to the
- * read-only connection: synchronous, and they only ever see committed events.
+ * both sides use raw statements instead of the ORM (see bench/store-throughput.ts). Reads only ever see
+ * committed events (on SQLite: the read-only connection).
  */
 import type { LogLevel, LogLine, RunEvent, RunEventKind } from "../contract";
-import { statementCache, type Database } from "./database";
+import type { Database } from "./database";
+import { sql } from "./sql";
 import { iso } from "./time";
 
 /** An event with the tenant it belongs to: what the event bus carries. */
@@ -34,38 +35,36 @@ interface EventDbRow {
 
 const COLUMNS = "seq, run_id, pipeline, ts, kind, level, step, message, data";
 
-const statements = statementCache((c) => ({
-  byRun: c.prepare(`select ${COLUMNS} from event where run_id = ? and tenant_id = ? and seq > ? order by seq limit ?`),
-  byPipeline: c.prepare(`select ${COLUMNS} from event where pipeline = ? and tenant_id = ? and seq > ? order by seq limit ?`),
-  byTenant: c.prepare(`select ${COLUMNS} from event where tenant_id = ? and seq > ? order by seq limit ?`),
-  lastLogs: c.prepare(
-    `select ${COLUMNS} from (select ${COLUMNS} from event where run_id = ? and tenant_id = ? and kind = 'log' order by seq desc limit ?) order by seq`,
+const S = {
+  byRun: sql(`select ${COLUMNS} from event where run_id = ? and tenant_id = ? and seq > ? order by seq limit ?`),
+  byPipeline: sql(`select ${COLUMNS} from event where pipeline = ? and tenant_id = ? and seq > ? order by seq limit ?`),
+  byTenant: sql(`select ${COLUMNS} from event where tenant_id = ? and seq > ? order by seq limit ?`),
+  lastLogs: sql(
+    `select ${COLUMNS} from (select ${COLUMNS} from event where run_id = ? and tenant_id = ? and kind = 'log' order by seq desc limit ?) as last_logs order by seq`,
   ),
-  head: c.prepare("select coalesce(max(seq), 0) as seq from event"),
-}));
+  head: sql("select coalesce(max(seq), 0) as seq from event"),
+};
 
 export class EventRepository {
   constructor(private readonly db: Database) {}
 
   /** Stored events matching `filter` with seq > afterSeq, oldest first. */
-  page(filter: EventFilter, afterSeq: number, limit: number): RunEvent[] {
-    return this.db.read("read events", (c) => {
-      const s = statements(c);
-      const rows = (
+  page(filter: EventFilter, afterSeq: number, limit: number): Promise<RunEvent[]> {
+    return this.db.read("read events", async (c) => {
+      const rows =
         filter.runId !== undefined
-          ? s.byRun.all(filter.runId, filter.tenantId, afterSeq, limit)
+          ? await c.all<EventDbRow>(S.byRun, filter.runId, filter.tenantId, afterSeq, limit)
           : filter.pipeline !== undefined
-            ? s.byPipeline.all(filter.pipeline, filter.tenantId, afterSeq, limit)
-            : s.byTenant.all(filter.tenantId, afterSeq, limit)
-      ) as EventDbRow[];
+            ? await c.all<EventDbRow>(S.byPipeline, filter.pipeline, filter.tenantId, afterSeq, limit)
+            : await c.all<EventDbRow>(S.byTenant, filter.tenantId, afterSeq, limit);
       return rows.map(eventFromRow);
     });
   }
 
   /** The last `limit` log lines of a run, oldest first. */
-  logs(tenantId: string, runId: string, limit: number): LogLine[] {
-    return this.db.read("read logs", (c) =>
-      (statements(c).lastLogs.all(runId, tenantId, limit) as EventDbRow[]).map((row) => ({
+  logs(tenantId: string, runId: string, limit: number): Promise<LogLine[]> {
+    return this.db.read("read logs", async (c) =>
+      (await c.all<EventDbRow>(S.lastLogs, runId, tenantId, limit)).map((row) => ({
         seq: row.seq,
         ts: iso(row.ts),
         level: row.level ?? "info",
@@ -77,8 +76,8 @@ export class EventRepository {
   }
 
   /** The newest seq stored (0 when the log is empty). */
-  head(): number {
-    return this.db.read("read head seq", (c) => (statements(c).head.get() as { seq: number }).seq);
+  head(): Promise<number> {
+    return this.db.read("read head seq", async (c) => (await c.get<{ seq: number }>(S.head))!.seq);
   }
 }
 

@@ -1,9 +1,10 @@
 /**
- * The daemon's store: one SQLite database behind a repository per concept. Nothing outside server/store/
- * touches the ORM or SQL.
+ * The daemon's store: one database (SQLite in the home, or PostgreSQL with TAU_DATABASE_URL) behind a
+ * repository per concept. Nothing outside server/store/ touches the ORM or SQL.
  */
 import { join } from "node:path";
 import { Database } from "./database";
+import type { Dialect } from "./sql";
 import { EventRepository, type TenantEvent } from "./events";
 import { GraphRepository } from "./graph-runs";
 import { HistoryRepository } from "./history";
@@ -26,11 +27,14 @@ export type { GraphNodeRecord, GraphRunMember } from "./graph-runs";
 export { effectiveSchedule, effectiveDependsOn, DEFAULT_CATCH_UP } from "./schedules";
 export { iso, isoOrNull } from "./time";
 export type { SecretInfo } from "./tenants";
+export type { Dialect } from "./sql";
 export type { TenantRow } from "./entities";
 
 export interface StoreOptions {
-  /** The daemon's home; the database is `<home>/tau.db`. */
+  /** The daemon's home; without `databaseUrl` the database is `<home>/tau.db`. */
   home: string;
+  /** A postgres:// URL (TAU_DATABASE_URL): keep all state in that PostgreSQL database. Null/absent: SQLite. */
+  databaseUrl?: string | null;
   /** Receives every stored event, in seq order, right after it was committed. */
   onEvents: (events: TenantEvent[]) => void;
 }
@@ -59,8 +63,13 @@ export class Store {
   }
 
   static async open(options: StoreOptions): Promise<Store> {
-    const db = await Database.open({ file: join(options.home, "tau.db"), home: options.home });
+    const db = await Database.open({ file: join(options.home, "tau.db"), home: options.home, url: options.databaseUrl ?? null });
     return new Store(db, options.onEvents);
+  }
+
+  /** Which database holds the state. */
+  get dialect(): Dialect {
+    return this.db.dialect;
   }
 
   /** Commits pending writes, then closes the database. */

@@ -3,7 +3,8 @@
  */
 import { RUN_CONTROL_DEFAULTS } from "../../sandbox/meta";
 import type { PipelineMeta } from "../../sandbox/types";
-import { statementCache, type Database } from "./database";
+import type { Database } from "./database";
+import { byteOrder, sql } from "./sql";
 import { PipelineEntity, PipelineVersionEntity, TenantEntity, type PipelineRow, type PipelineVersionRow } from "./entities";
 import { overridesAfterDeploy } from "./schedules";
 
@@ -46,12 +47,13 @@ export interface PipelineHead {
   maxConcurrentRuns: number;
 }
 
-const hot = statementCache((c) => ({
-  head: c.prepare(
-    `select id, name, current_version as currentVersion, retries, max_concurrent_runs as maxConcurrentRuns
+const S = {
+  // Quoted aliases: PostgreSQL folds unquoted identifiers to lower case.
+  head: sql(
+    `select id, name, current_version as "currentVersion", retries, max_concurrent_runs as "maxConcurrentRuns"
      from pipeline where tenant_id = ? and name = ?`,
   ),
-}));
+};
 
 const INFO_FIELDS = ["id", "tenantId", "version", "hash", "sourceBytes", "filename", "meta", "createdAt"] as const;
 
@@ -71,13 +73,13 @@ export class PipelineRepository {
     return this.db.query("find pipeline", (em) => em.findOne(PipelineEntity, { tenantId, name }));
   }
 
-  /** The hot path's lookup (every queued run): the read connection, no ORM. */
-  head(tenantId: string, name: string): PipelineHead | null {
-    return this.db.read("find pipeline", (c) => (hot(c).head.get(tenantId, name) as PipelineHead | undefined) ?? null);
+  /** The hot path's lookup (every queued run): a raw read, no ORM. */
+  head(tenantId: string, name: string): Promise<PipelineHead | null> {
+    return this.db.read("find pipeline", async (c) => (await c.get<PipelineHead>(S.head, tenantId, name)) ?? null);
   }
 
   list(tenantId: string): Promise<PipelineRow[]> {
-    return this.db.query("list pipelines", (em) => em.find(PipelineEntity, { tenantId }, { orderBy: { name: "asc" } }));
+    return this.db.query("list pipelines", async (em) => byteOrder(await em.find(PipelineEntity, { tenantId }), (p) => p.name));
   }
 
   count(tenantId: string): Promise<number> {

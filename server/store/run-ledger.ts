@@ -4,13 +4,14 @@
  * transaction, batched per tick (write-batch.ts). The promise of each operation resolves after commit and
  * after the event was published, so callers can rely on "stored, then announced".
  *
- * Prepared better-sqlite3 statements instead of the ORM: bench/store-throughput.ts measured the ORM
- * (insertMany + nativeUpdate, batched the same way) at ~780 runs/s against ~10,000 runs/s raw for the
- * 18 writes of a 3-step run.
+ * Raw statements through the dialect seam (sql.ts) instead of the ORM: bench/store-throughput.ts measured
+ * the ORM (insertMany + nativeUpdate, batched the same way) at ~780 runs/s against ~10,000 runs/s raw for
+ * the 18 writes of a 3-step run on SQLite.
  */
 import { ERRORS, type ErrorCode, type LogLevel, type RunError, type RunEvent, type RunEventKind, type RunTrigger } from "../contract";
 import type { SandboxEvent } from "../../sandbox/types";
-import { statementCache, type Database, type SqliteConnection } from "./database";
+import type { Database } from "./database";
+import { sql, step, type SqlExecutor, type SqlStep } from "./sql";
 import type { TenantEvent } from "./events";
 import { iso, msFromIso } from "./time";
 import { WriteBatcher } from "./write-batch";
@@ -47,28 +48,30 @@ type StepStarted = Extract<SandboxEvent, { kind: "step.started" }>;
 type StepFinished = Extract<SandboxEvent, { kind: "step.finished" }>;
 type Log = Extract<SandboxEvent, { kind: "log" }>;
 
-const statements = statementCache((c) => ({
-  insertRun: c.prepare(
-    `insert into run (id, tenant_id, pipeline_id, version, status, trigger, params, queued_at, attempt, max_attempts, retry_of, not_before, graph_run_id)
+const S = {
+  insertRun: sql(
+    `insert into run (id, tenant_id, pipeline_id, version, status, "trigger", params, queued_at, attempt, max_attempts, retry_of, not_before, graph_run_id)
      values (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)`,
   ),
-  linkRetry: c.prepare("update run set retried_by = ? where id = ?"),
-  startRun: c.prepare("update run set status = 'running', started_at = ?, executor = ? where id = ? and status = 'queued'"),
-  runStartedAt: c.prepare("select started_at from run where id = ?"),
-  finishRun: c.prepare("update run set status = ?, finished_at = ?, result = ?, error = ? where id = ?"),
-  insertStep: c.prepare(
+  linkRetry: sql("update run set retried_by = ? where id = ?"),
+  startRun: sql("update run set status = 'running', started_at = ?, executor = ? where id = ? and status = 'queued'"),
+  // `returning started_at`: the run's duration for the run.finished event, without another query.
+  finishRun: sql("update run set status = ?, finished_at = ?, result = ?, error = ? where id = ? returning started_at"),
+  insertStep: sql(
     "insert into step (tenant_id, run_id, position, name, status, started_at, meta) values (?, ?, ?, ?, 'running', ?, '{}')",
   ),
-  finishStep: c.prepare(
+  finishStep: sql(
     "update step set status = ?, finished_at = ?, duration_ms = ?, rows_in = ?, rows_out = ?, meta = ?, error = ? where run_id = ? and position = ?",
   ),
-  failOpenSteps: c.prepare(
+  failOpenSteps: sql(
     "update step set status = 'failed', finished_at = ?, duration_ms = max(0, ? - started_at), error = ? where run_id = ? and status = 'running'",
+    "update step set status = 'failed', finished_at = ?, duration_ms = greatest(0, ? - started_at), error = ? where run_id = ? and status = 'running'",
   ),
-  insertEvent: c.prepare(
-    "insert into event (tenant_id, run_id, pipeline, ts, kind, level, step, message, data) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+  // `returning seq` on both dialects (sqlite ≥ 3.35): the event's place in the log, assigned by the database.
+  insertEvent: sql(
+    "insert into event (tenant_id, run_id, pipeline, ts, kind, level, step, message, data) values (?, ?, ?, ?, ?, ?, ?, ?, ?) returning seq",
   ),
-}));
+};
 
 export class RunLedger {
   private readonly batcher: WriteBatcher<TenantEvent>;
@@ -90,10 +93,7 @@ export class RunLedger {
   async finishedAndRetried(ref: RunRef, end: RunEnd, at: number, retry: NewRun): Promise<void> {
     const info = { runId: retry.runId, attempt: retry.attempt ?? 2, notBefore: retry.notBefore ?? null };
     const finished = this.batcher.submit((c) => finishRun(c, ref, end, at, info));
-    const queued = this.batcher.submit((c) => {
-      statements(c).linkRetry.run(retry.runId, ref.runId);
-      return insertQueued(c, retry);
-    });
+    const queued = this.batcher.submit((c) => insertQueued(c, retry, [step(S.linkRetry, retry.runId, ref.runId)]));
     await Promise.all([finished, queued]);
   }
 
@@ -109,30 +109,28 @@ export class RunLedger {
   }
 
   started(ref: RunRef, at: number, executor: string): Promise<TenantEvent> {
-    return this.batcher.submit((c) => {
-      statements(c).startRun.run(at, executor, ref.runId);
-      return appendEvent(c, ref, at, "run.started", "info", null, `Run started on ${executor}.`, { executor });
-    });
+    return this.batcher.submit((c) =>
+      appendEvent(c, [step(S.startRun, at, executor, ref.runId)], ref, at, "run.started", "info", null, `Run started on ${executor}.`, { executor }),
+    );
   }
 
   stepStarted(ref: RunRef, position: number, e: StepStarted): Promise<TenantEvent> {
     const ts = msFromIso(e.ts);
-    return this.batcher.submit((c) => {
-      statements(c).insertStep.run(ref.tenantId, ref.runId, position, e.step, ts);
-      return appendEvent(c, ref, ts, "step.started", "info", e.step, `Step ${e.step} started.`, { position });
-    });
+    return this.batcher.submit((c) =>
+      appendEvent(c, [step(S.insertStep, ref.tenantId, ref.runId, position, e.step, ts)], ref, ts, "step.started", "info", e.step, `Step ${e.step} started.`, { position }),
+    );
   }
 
   stepFinished(ref: RunRef, position: number, e: StepFinished): Promise<TenantEvent> {
     const ts = msFromIso(e.ts);
     return this.batcher.submit((c) => {
       const error = e.error ? JSON.stringify(e.error) : null;
-      statements(c).finishStep.run(e.status, ts, e.durationMs, e.rowsIn, e.rowsOut, JSON.stringify(e.meta), error, ref.runId, position);
+      const update = step(S.finishStep, e.status, ts, e.durationMs, e.rowsIn, e.rowsOut, JSON.stringify(e.meta), error, ref.runId, position);
       const rows = e.rowsIn !== null || e.rowsOut !== null ? ` (rows in ${e.rowsIn ?? "-"}, out ${e.rowsOut ?? "-"})` : "";
       const message = e.error
         ? `Step ${e.step} failed after ${e.durationMs} ms: ${e.error.code}: ${e.error.message}`
         : `Step ${e.step} ${e.status} in ${e.durationMs} ms${rows}.`;
-      return appendEvent(c, ref, ts, "step.finished", e.status === "failed" ? "error" : "info", e.step, message, {
+      return appendEvent(c, [update], ref, ts, "step.finished", e.status === "failed" ? "error" : "info", e.step, message, {
         position,
         status: e.status,
         durationMs: e.durationMs,
@@ -146,7 +144,7 @@ export class RunLedger {
 
   log(ref: RunRef, e: Log): Promise<TenantEvent> {
     const ts = msFromIso(e.ts);
-    return this.batcher.submit((c) => appendEvent(c, ref, ts, "log", e.level, e.step, e.message, e.fields));
+    return this.batcher.submit((c) => appendEvent(c, [], ref, ts, "log", e.level, e.step, e.message, e.fields));
   }
 
   /**
@@ -163,12 +161,14 @@ export class RunLedger {
   }
 }
 
-function insertQueued(c: SqliteConnection, run: NewRun): TenantEvent {
+/** Inserts the run and its run.queued event, after `before` (one script). */
+async function insertQueued(c: SqlExecutor, run: NewRun, before: SqlStep[] = []): Promise<TenantEvent> {
   const attempt = run.attempt ?? 1;
   const maxAttempts = run.maxAttempts ?? 1;
   const retryOf = run.retryOf ?? null;
   const notBefore = run.notBefore ?? null;
-  statements(c).insertRun.run(
+  const insert = step(
+    S.insertRun,
     run.runId, run.tenantId, run.pipelineId, run.version, run.trigger, JSON.stringify(run.params), run.queuedAt,
     attempt, maxAttempts, retryOf, notBefore, run.graphRunId ?? null,
   );
@@ -178,33 +178,34 @@ function insertQueued(c: SqliteConnection, run: NewRun): TenantEvent {
       : `Retry queued: attempt ${attempt} of ${maxAttempts}, retrying ${retryOf}${notBefore === null ? "" : `, not before ${iso(notBefore)}`}.`;
   const data: Record<string, unknown> = { trigger: run.trigger, version: run.version, params: run.params };
   if (retryOf !== null) Object.assign(data, { attempt, maxAttempts, retryOf, notBefore: notBefore === null ? null : iso(notBefore) });
-  return appendEvent(c, run, run.queuedAt, "run.queued", "info", null, message, data);
+  return appendEvent(c, [...before, insert], run, run.queuedAt, "run.queued", "info", null, message, data);
 }
 
 /** A run's end: its final status, result or error, every step it left running marked failed, and `run.finished`. */
-function finishRun(
-  c: SqliteConnection,
+async function finishRun(
+  c: SqlExecutor,
   ref: RunRef,
   end: RunEnd,
   at: number,
   retry: { runId: string; attempt: number; notBefore: number | null } | null,
-): TenantEvent {
-  const s = statements(c);
+): Promise<TenantEvent> {
   const error = end.status === "succeeded" ? null : end.error;
   const result = end.status === "succeeded" ? JSON.stringify(end.result ?? null) : null;
-  s.finishRun.run(end.status, at, result, error ? JSON.stringify(error) : null, ref.runId);
   const stepError: { code: ErrorCode; message: string } = error
     ? { code: error.code, message: error.message }
     : { code: "TAU_E_STEP_INVALID", message: "The step was never ended before the run finished." };
-  s.failOpenSteps.run(at, at, JSON.stringify(stepError), ref.runId);
-  const startedAt = (s.runStartedAt.get(ref.runId) as { started_at: number | null } | undefined)?.started_at ?? null;
+  const [updated] = await c.script([
+    step(S.finishRun, end.status, at, result, error ? JSON.stringify(error) : null, ref.runId),
+    step(S.failOpenSteps, at, at, JSON.stringify(stepError), ref.runId),
+  ]);
+  const startedAt = (updated![0] as { started_at: number | null } | undefined)?.started_at ?? null;
   const durationMs = startedAt === null ? null : Math.max(0, at - startedAt);
   const took = durationMs === null ? "" : ` in ${durationMs} ms`;
   const retrying = retry === null ? "" : ` Retrying as ${retry.runId} (attempt ${retry.attempt}).`;
   const message = error ? `Run ${end.status}${took}: ${error.code}: ${error.message}${retrying}` : `Run succeeded${took}.`;
   const data: Record<string, unknown> = { status: end.status, durationMs, error };
   if (retry !== null) data.retry = { runId: retry.runId, attempt: retry.attempt, notBefore: retry.notBefore === null ? null : iso(retry.notBefore) };
-  return appendEvent(c, ref, at, "run.finished", error ? "error" : "info", null, message, data);
+  return appendEvent(c, [], ref, at, "run.finished", error ? "error" : "info", null, message, data);
 }
 
 /** A run error made by the daemon itself (not by the sandbox): no step, no source position. */
@@ -212,8 +213,10 @@ export function daemonRunError(code: ErrorCode, message?: string, details: Recor
   return { code, message: message ?? ERRORS[code].message, hint: ERRORS[code].hint, step: null, line: null, column: null, details };
 }
 
-function appendEvent(
-  c: SqliteConnection,
+/** Runs `before`, then appends the event (one script: on PostgreSQL one round trip); answers the event. */
+async function appendEvent(
+  c: SqlExecutor,
+  before: SqlStep[],
   ref: RunRef,
   ts: number,
   kind: RunEventKind,
@@ -221,9 +224,13 @@ function appendEvent(
   step: string | null,
   message: string | null,
   data: Record<string, unknown> | null,
-): TenantEvent {
-  const info = statements(c).insertEvent.run(ref.tenantId, ref.runId, ref.pipeline, ts, kind, level, step, message, data === null ? null : JSON.stringify(data));
-  const event: RunEvent = { seq: Number(info.lastInsertRowid), runId: ref.runId, pipeline: ref.pipeline, ts: iso(ts), kind, level, step, message, data };
+): Promise<TenantEvent> {
+  const results = await c.script([
+    ...before,
+    { statement: S.insertEvent, params: [ref.tenantId, ref.runId, ref.pipeline, ts, kind, level, step, message, data === null ? null : JSON.stringify(data)] },
+  ]);
+  const row = results.at(-1)![0] as { seq: number };
+  const event: RunEvent = { seq: Number(row.seq), runId: ref.runId, pipeline: ref.pipeline, ts: iso(ts), kind, level, step, message, data };
   return { tenantId: ref.tenantId, event };
 }
 

@@ -1,7 +1,7 @@
 /**
  * Reading runs and steps. Listings use the ORM. What every run reads — its status, its pipeline's last
- * success, and the run with its steps that `tau run` answers with — uses prepared statements on the read
- * connection: through the ORM one RunView took ~3 ms of CPU against ~0.05 ms (measured on this machine),
+ * success, and the run with its steps that `tau run` answers with — uses raw statements (sql.ts; on SQLite
+ * the read connection): through the ORM one RunView took ~3 ms of CPU against ~0.05 ms (measured on this machine),
  * which was most of a run's overhead.
  *
  * Runs are written only by the run ledger (run-ledger.ts); nothing here modifies a run entity, so the ORM's
@@ -9,25 +9,26 @@
  */
 import { raw } from "@mikro-orm/core";
 import type { RunStatus } from "../contract";
-import { statementCache, type Database } from "./database";
+import type { Database } from "./database";
+import { sql } from "./sql";
 import { RunEntity, type RunRow, type StepRow } from "./entities";
 
 /** A run as views need it: the row with its pipeline's name (RunRow from the ORM satisfies it too). */
 export type RunRecord = Omit<RunRow, "pipeline" | "tenantId" | "executor"> & { pipeline: { name: string } };
 export type StepRecord = Omit<StepRow, "id" | "tenantId" | "run" | "position">;
 
-const hot = statementCache((c) => ({
-  status: c.prepare("select status from run where id = ? and tenant_id = ?"),
-  lastSuccess: c.prepare("select max(finished_at) as at from run where pipeline_id = ? and status = 'succeeded'"),
-  run: c.prepare(
+const S = {
+  status: sql("select status from run where id = ? and tenant_id = ?"),
+  lastSuccess: sql("select max(finished_at) as at from run where pipeline_id = ? and status = 'succeeded'"),
+  run: sql(
     `select r.id, p.name as pipeline, r.version, r.status, r."trigger", r.params, r.queued_at, r.started_at, r.finished_at, r.result, r.error,
        r.attempt, r.max_attempts, r.retry_of, r.retried_by, r.not_before, r.graph_run_id
      from run r join pipeline p on p.id = r.pipeline_id where r.id = ? and r.tenant_id = ?`,
   ),
-  steps: c.prepare(
+  steps: sql(
     "select name, status, started_at, finished_at, duration_ms, rows_in, rows_out, meta, error from step where run_id = ? order by position",
   ),
-}));
+};
 
 interface RunDbRow {
   id: string;
@@ -67,9 +68,9 @@ export class RunRepository {
   constructor(private readonly db: Database) {}
 
   /** One run with its pipeline's name (read connection), or null. */
-  record(tenantId: string, runId: string): RunRecord | null {
-    return this.db.read("find run", (c) => {
-      const row = hot(c).run.get(runId, tenantId) as RunDbRow | undefined;
+  record(tenantId: string, runId: string): Promise<RunRecord | null> {
+    return this.db.read("find run", async (c) => {
+      const row = await c.get<RunDbRow>(S.run, runId, tenantId);
       if (!row) return null;
       return {
         id: row.id,
@@ -94,9 +95,9 @@ export class RunRepository {
   }
 
   /** A run's steps in the order they started (read connection). */
-  steps(runId: string): StepRecord[] {
-    return this.db.read("list steps", (c) =>
-      (hot(c).steps.all(runId) as StepDbRow[]).map((row) => ({
+  steps(runId: string): Promise<StepRecord[]> {
+    return this.db.read("list steps", async (c) =>
+      (await c.all<StepDbRow>(S.steps, runId)).map((row) => ({
         name: row.name,
         status: row.status,
         startedAt: row.started_at,
@@ -147,12 +148,12 @@ export class RunRepository {
   }
 
   /** A run's status (read connection), or null when there is no such run. */
-  status(tenantId: string, runId: string): RunStatus | null {
-    return this.db.read("run status", (c) => (hot(c).status.get(runId, tenantId) as { status: RunStatus } | undefined)?.status ?? null);
+  status(tenantId: string, runId: string): Promise<RunStatus | null> {
+    return this.db.read("run status", async (c) => (await c.get<{ status: RunStatus }>(S.status, runId, tenantId))?.status ?? null);
   }
 
   /** When the pipeline last finished a run successfully (ms), or null (read connection). */
-  lastSucceededAt(pipelineId: number): number | null {
-    return this.db.read("last success", (c) => (hot(c).lastSuccess.get(pipelineId) as { at: number | null }).at);
+  lastSucceededAt(pipelineId: number): Promise<number | null> {
+    return this.db.read("last success", async (c) => (await c.get<{ at: number | null }>(S.lastSuccess, pipelineId))?.at ?? null);
   }
 }

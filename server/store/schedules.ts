@@ -1,11 +1,12 @@
 /**
  * Schedule and DAG state on the pipeline row (docs/scheduling.md): what the scheduler loads and persists,
  * the overrides set by `tau schedule` and `tau depends`, and the rule that decides which wins over the
- * file's meta. Loading and saving use prepared statements: the scheduler reads every scheduled pipeline at
+ * file's meta. Loading and saving use raw statements (sql.ts): the scheduler reads every scheduled pipeline at
  * start and writes one row per fire, which at 10,000 pipelines is no job for the unit of work.
  */
 import { TauError } from "../contract";
-import { statementCache, type Database } from "./database";
+import type { Database } from "./database";
+import { bool, sql } from "./sql";
 import { PipelineEntity, type PipelineRow, type StoredLastFire, type StoredSchedule } from "./entities";
 
 /** A scheduled pipeline as the scheduler needs it. */
@@ -72,8 +73,8 @@ interface ScheduleDbRow {
   schedule: string | null;
   schedule_timezone: string | null;
   schedule_override: string | null;
-  enabled: number;
-  allow_overlap: number | null;
+  enabled: number | boolean;
+  allow_overlap: number | boolean | null;
   catch_up: number | null;
   next_run_at: number | null;
 }
@@ -81,45 +82,39 @@ interface ScheduleDbRow {
 const SCHEDULED = `select id, tenant_id, name, schedule, schedule_timezone, schedule_override, enabled, allow_overlap, catch_up, next_run_at from pipeline
   where (schedule is not null or schedule_override is not null)`;
 
-const reads = statementCache((c) => ({
-  all: c.prepare(SCHEDULED),
-  one: c.prepare(`${SCHEDULED} and tenant_id = ? and name = ?`),
-  active: c.prepare("select id from run where pipeline_id = ? and status in ('queued', 'running') order by id limit 1"),
-}));
-
-const writes = statementCache((c) => ({
-  save: c.prepare("update pipeline set next_run_at = ? where id = ?"),
-  saveFire: c.prepare("update pipeline set next_run_at = ?, last_fire = ? where id = ?"),
-}));
+const S = {
+  all: sql(SCHEDULED),
+  one: sql(`${SCHEDULED} and tenant_id = ? and name = ?`),
+  active: sql("select id from run where pipeline_id = ? and status in ('queued', 'running') order by id limit 1"),
+  save: sql("update pipeline set next_run_at = ? where id = ?"),
+  saveFire: sql("update pipeline set next_run_at = ?, last_fire = ? where id = ?"),
+};
 
 export class ScheduleRepository {
   constructor(private readonly db: Database) {}
 
   /** Every pipeline with a schedule (enabled or not), all tenants. */
-  loadAll(): ScheduleRecord[] {
-    return this.db.read("load schedules", (c) => (reads(c).all.all() as ScheduleDbRow[]).map(toRecord).filter((r) => r !== null));
+  loadAll(): Promise<ScheduleRecord[]> {
+    return this.db.read("load schedules", async (c) => (await c.all<ScheduleDbRow>(S.all)).map(toRecord).filter((r) => r !== null));
   }
 
-  load(tenantId: string, name: string): ScheduleRecord | null {
-    return this.db.read("load schedule", (c) => toRecord((reads(c).one.get(tenantId, name) as ScheduleDbRow | undefined) ?? null));
+  load(tenantId: string, name: string): Promise<ScheduleRecord | null> {
+    return this.db.read("load schedule", async (c) => toRecord((await c.get<ScheduleDbRow>(S.one, tenantId, name)) ?? null));
   }
 
   /** Planned next fires and last fires, one transaction. */
   async save(updates: readonly ScheduleSave[]): Promise<void> {
-    await this.db.write("save schedules", (c) =>
-      c.transaction(() => {
-        const s = writes(c);
-        for (const u of updates) {
-          if (u.lastFire) s.saveFire.run(u.nextRunAt, JSON.stringify(u.lastFire), u.pipelineId);
-          else s.save.run(u.nextRunAt, u.pipelineId);
-        }
-      })(),
-    );
+    await this.db.write("save schedules", async (c) => {
+      for (const u of updates) {
+        if (u.lastFire) await c.run(S.saveFire, u.nextRunAt, JSON.stringify(u.lastFire), u.pipelineId);
+        else await c.run(S.save, u.nextRunAt, u.pipelineId);
+      }
+    });
   }
 
   /** A queued or running run of the pipeline (the oldest), or null. */
-  activeRun(pipelineId: number): string | null {
-    return this.db.read("active run", (c) => (reads(c).active.get(pipelineId) as { id: string } | undefined)?.id ?? null);
+  activeRun(pipelineId: number): Promise<string | null> {
+    return this.db.read("active run", async (c) => (await c.get<{ id: string }>(S.active, pipelineId))?.id ?? null);
   }
 
   /**
@@ -163,8 +158,8 @@ function toRecord(row: ScheduleDbRow | null): ScheduleRecord | null {
     pipelineId: row.id,
     pipeline: row.name,
     schedule,
-    enabled: row.enabled === 1,
-    allowOverlap: row.allow_overlap === 1,
+    enabled: bool(row.enabled),
+    allowOverlap: bool(row.allow_overlap),
     catchUp: row.catch_up ?? DEFAULT_CATCH_UP,
     nextRunAt: row.next_run_at,
   };

@@ -4,6 +4,7 @@
  */
 import { EntitySchema } from "@mikro-orm/core";
 import type { Policy } from "../../policies";
+import { int64, json } from "./column-types";
 
 export interface TenantPolicyRow {
   tenantId: string;
@@ -26,8 +27,8 @@ export const TenantPolicyEntity = new EntitySchema<TenantPolicyRow>({
   tableName: "tenant_policy",
   properties: {
     tenantId: { type: "string", primary: true, length: 64 },
-    policy: { type: "json" },
-    updatedAt: { type: "integer" },
+    policy: { ...json },
+    updatedAt: { ...int64 },
   },
 });
 
@@ -40,7 +41,7 @@ export const TenantSecretEntity = new EntitySchema<TenantSecretRow>({
     tenantId: { type: "string", length: 64 },
     name: { type: "string", length: 128 },
     value: { type: "text" },
-    createdAt: { type: "integer" },
-    updatedAt: { type: "integer" },
+    createdAt: { ...int64 },
+    updatedAt: { ...int64 },
   },
 });

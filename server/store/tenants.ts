@@ -3,6 +3,7 @@
  */
 import type { Policy } from "../../policies";
 import type { Database } from "./database";
+import { byteOrder } from "./sql";
 import { TenantEntity, type TenantRow } from "./entities";
 import { TenantPolicyEntity, TenantSecretEntity, type TenantPolicyRow } from "./tenant-entities";
 
@@ -16,7 +17,7 @@ export class TenantRepository {
   constructor(private readonly db: Database) {}
 
   list(): Promise<TenantRow[]> {
-    return this.db.query("list tenants", (em) => em.find(TenantEntity, {}, { orderBy: { id: "asc" } }));
+    return this.db.query("list tenants", async (em) => byteOrder(await em.find(TenantEntity, {}), (t) => t.id));
   }
 
   /** Creates a tenant; false when one with that id exists already. */
@@ -44,7 +45,7 @@ export class SecretRepository {
 
   /** Names and times only: values never leave the store except to be decrypted for a run. */
   async list(tenantId: string): Promise<SecretInfo[]> {
-    const rows = await this.db.query("list secrets", (em) => em.find(TenantSecretEntity, { tenantId }, { orderBy: { name: "asc" } }));
+    const rows = byteOrder(await this.db.query("list secrets", (em) => em.find(TenantSecretEntity, { tenantId })), (r) => r.name);
     return rows.map((r) => ({ name: r.name, createdAt: r.createdAt, updatedAt: r.updatedAt }));
   }
 

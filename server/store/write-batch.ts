@@ -1,7 +1,8 @@
 /**
- * Groups the hot path's writes (run state, steps, events) into one SQLite transaction per event-loop tick.
+ * Groups the hot path's writes (run state, steps, events) into one transaction per event-loop tick.
  *
- * Each operation is a synchronous function run on the raw connection inside the batch's transaction; every
+ * Each operation is a function run on the raw connection inside the batch's transaction (operations run
+ * one after another, never concurrently, so their events take seqs in submission order); every
  * operation is a state change, so each stores and returns exactly one event. When the transaction commits, the stored events are handed to
  * `onCommitted` in commit order (that is, seq order) and each operation's promise resolves — so an event is
  * always persisted before anyone hears of it. Batches never overlap, which keeps publication in seq order.
@@ -9,9 +10,10 @@
  * When a batch fails, its operations are retried one transaction each, so a single bad operation fails
  * alone instead of taking its neighbours (other runs' events) down with it.
  */
-import type { Database, SqliteConnection } from "./database";
+import type { Database } from "./database";
+import type { SqlExecutor } from "./sql";
 
-export type BatchOperation<E> = (connection: SqliteConnection) => E;
+export type BatchOperation<E> = (executor: SqlExecutor) => Promise<E>;
 
 interface Pending<E> {
   operation: BatchOperation<E>;
@@ -58,9 +60,11 @@ export class WriteBatcher<E> {
   private async commit(batch: Pending<E>[]): Promise<void> {
     let events: E[] | undefined;
     try {
-      events = await this.db.write("write batch", (connection) =>
-        connection.transaction(() => batch.map((p) => p.operation(connection)))(),
-      );
+      events = await this.db.write("write batch", async (executor) => {
+        const stored: E[] = [];
+        for (const p of batch) stored.push(await p.operation(executor));
+        return stored;
+      });
     } catch {
       events = undefined;
     }
@@ -71,7 +75,7 @@ export class WriteBatcher<E> {
     }
     for (const p of batch) {
       try {
-        const event = await this.db.write("write", (connection) => connection.transaction(() => p.operation(connection))());
+        const event = await this.db.write("write", (executor) => p.operation(executor));
         this.onCommitted([event]);
         p.resolve(event);
       } catch (err) {

@@ -9,6 +9,7 @@ import ivm from "isolated-vm";
 import { build } from "esbuild";
 import { join } from "node:path";
 import { compilePipeline } from "../../sandbox/compile";
+import { decodeRowBatch } from "../../sandbox/executor/row-batch";
 import type { CompiledPipeline } from "../../sandbox/types";
 import { builtSdkTypes } from "./sdk-types-fixture";
 
@@ -177,7 +178,14 @@ export class GuestHarness {
   // ── the host ─────────────────────────────────────────────────────────────────────────────────────
 
   private onDispatch(id: number, op: string, payloadText: string): void {
-    const payload = JSON.parse(payloadText) as Record<string, unknown>;
+    let payload: Record<string, unknown>;
+    if (op === "connector.load") {
+      // The columnar row transport: decoded as the executor's bridge decodes it, recorded with the rows as objects.
+      const decoded = decodeRowBatch(payloadText, { maxBytes: 64 * 1024 * 1024, maxDepth: 64 });
+      payload = { handle: decoded.handle, options: decoded.options, rows: decoded.batch.rows() };
+    } else {
+      payload = JSON.parse(payloadText) as Record<string, unknown>;
+    }
     this.ops.push({ id, op, payload });
     if (id === 0) return;
     const answering = (async () => {
@@ -222,6 +230,9 @@ export class GuestHarness {
         case "connector.call":
           if (!this.handles.has(p.handle as string)) return fail("TAU_E_CONNECTOR_CLOSED", "Unknown handle.");
           return { ok: true, value: await this.call(p.method as string, p.args as unknown[]) };
+        case "connector.load":
+          if (!this.handles.has(p.handle as string)) return fail("TAU_E_CONNECTOR_CLOSED", "Unknown handle.");
+          return { ok: true, value: await this.call("load", [p.rows, p.options]) };
         case "connector.close":
           this.handles.delete(p.handle as string);
           return { ok: true, value: {} };

@@ -95,7 +95,7 @@ async function deploy(store: Store, name: string, meta: Partial<PipelineMeta> = 
     ...meta,
   };
   await store.pipelines.addVersion({ tenantId: "local", meta: full, filename: `${name}.ts`, hash: `h-${name}`, source: "s", bundle: "b", sourceMap: "{}" });
-  return store.pipelines.head("local", name)!.id;
+  return (await store.pipelines.head("local", name))!.id;
 }
 
 /** The store as a killed daemon leaves a run it was executing: queued, started, never finished. */
@@ -294,6 +294,6 @@ describe("graph runs", () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(pool.started).toEqual([]);
     await stop();
-    expect(await withStore(async (store) => store.graph.get("local", "g-rc-1")?.status)).toBe("failed");
+    expect(await withStore(async (store) => (await store.graph.get("local", "g-rc-1"))?.status)).toBe("failed");
   });
 });

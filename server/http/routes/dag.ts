@@ -53,7 +53,7 @@ export async function dagRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
           reply.raw.off("close", onClose);
         }
       }
-      return reply.code(201).send(dag.graphRun(request.tenantId, started.id) ?? started);
+      return reply.code(201).send((await dag.graphRun(request.tenantId, started.id)) ?? started);
     },
   );
 
@@ -69,8 +69,8 @@ export async function dagRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
         response: { 200: S.GraphRunView, ...errors },
       },
     },
-    (request) => {
-      const view = dag.graphRun(request.tenantId, request.params.id);
+    async (request) => {
+      const view = await dag.graphRun(request.tenantId, request.params.id);
       if (!view) throw new TauError("TAU_E_GRAPH_RUN_NOT_FOUND", `No graph run with id '${request.params.id}'.`, { id: request.params.id });
       return view;
     },

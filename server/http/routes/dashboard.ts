@@ -29,7 +29,7 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ApiContext): Pr
     },
     async (request): Promise<HistoryView> => {
       const pipelines: Record<string, RunPoint[]> = {};
-      for (const [name, records] of store.history.all(request.tenantId, request.query.last)) pipelines[name] = records.map(runPoint);
+      for (const [name, records] of await store.history.all(request.tenantId, request.query.last)) pipelines[name] = records.map(runPoint);
       return { pipelines };
     },
   );
@@ -53,7 +53,7 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ApiContext): Pr
     },
     async (request): Promise<RunPoint[]> => {
       const { name } = request.params;
-      const records = store.history.of(request.tenantId, name, request.query.last);
+      const records = await store.history.of(request.tenantId, name, request.query.last);
       if (records === null) throw new TauError("TAU_E_PIPELINE_NOT_FOUND", `No pipeline named '${name}'.`, { name });
       return records.map(runPoint);
     },

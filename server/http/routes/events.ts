@@ -183,8 +183,8 @@ class EventStream {
 
     const exists =
       filter.runId !== undefined
-        ? store.runs.status(this.tenantId, filter.runId) !== null
-        : filter.pipeline === undefined || store.pipelines.head(this.tenantId, filter.pipeline) !== null;
+        ? (await store.runs.status(this.tenantId, filter.runId)) !== null
+        : filter.pipeline === undefined || (await store.pipelines.head(this.tenantId, filter.pipeline)) !== null;
     if (!exists) {
       this.drop(sub);
       throw filter.runId !== undefined
@@ -194,15 +194,17 @@ class EventStream {
 
     // A seq beyond the newest stored one cannot have been seen (a client of another daemon or an older
     // database): treat it as "from now on" instead of skipping everything up to it.
-    sub.lastSent = Math.min(afterSeq, store.events.head());
+    sub.lastSent = Math.min(afterSeq, await store.events.head());
     const cap = this.ctx.wsMaxBufferedBytes;
     for (let cursor = sub.lastSent; ; ) {
       // Whatever was buffered so far was stored before this read began, so this read or a later one
-      // returns it: only what arrives after the last read has to be kept.
+      // returns it: only what arrives after the last read has to be kept. (What arrives while the read is
+      // under way may be in both; send() skips seqs already sent.)
       sub.buffer = [];
       sub.bufferedBytes = 0;
       sub.rescan = false;
-      const page = store.events.page(filter, cursor, REPLAY_PAGE);
+      const page = await store.events.page(filter, cursor, REPLAY_PAGE);
+      if (sub.closed) return;
       for (const event of page) {
         if (!this.send(sub, event)) return;
         // The replay goes at the client's pace; only falling behind live traffic is held against it.
@@ -215,7 +217,8 @@ class EventStream {
       if (page.length < REPLAY_PAGE && !sub.rescan) break;
       cursor = page.at(-1)?.seq ?? cursor;
     }
-    const head = store.events.head();
+    const head = await store.events.head();
+    if (sub.closed) return;
     for (const event of sub.buffer) if (!this.send(sub, event)) return;
     sub.buffer = [];
     sub.bufferedBytes = 0;

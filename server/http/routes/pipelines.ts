@@ -148,7 +148,7 @@ export async function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): Pro
       } finally {
         reply.raw.off("close", onClose);
       }
-      return reply.code(201).send(runs.view(request.tenantId, last) ?? queued);
+      return reply.code(201).send((await runs.view(request.tenantId, last)) ?? queued);
     },
   );
 
@@ -205,7 +205,7 @@ export async function pipelineRoutes(app: FastifyInstance, ctx: ApiContext): Pro
     async (request) => {
       const pipeline = await findPipeline(request.tenantId, request.params.name);
       const [last] = await store.runs.listForPipeline(request.tenantId, pipeline.id, 1);
-      const view = last ? runs.view(request.tenantId, last.id) : null;
+      const view = last ? await runs.view(request.tenantId, last.id) : null;
       if (!view) throw new TauError("TAU_E_NO_RUNS", `Pipeline '${pipeline.name}' has not run yet.`, { name: pipeline.name });
       return view;
     },

@@ -30,7 +30,7 @@ export async function runRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
       },
     },
     async (request) => {
-      const view = runs.view(request.tenantId, request.params.id);
+      const view = await runs.view(request.tenantId, request.params.id);
       if (!view) throw notFound(request.params.id);
       return view;
     },
@@ -58,9 +58,9 @@ export async function runRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
     async (request) => {
       const { id } = request.params;
       const { afterSeq, limit } = request.query;
-      if (store.runs.status(request.tenantId, id) === null) throw notFound(id);
+      if ((await store.runs.status(request.tenantId, id)) === null) throw notFound(id);
       // One more than asked tells whether another page exists.
-      const events = store.events.page({ tenantId: request.tenantId, runId: id }, afterSeq, limit + 1);
+      const events = await store.events.page({ tenantId: request.tenantId, runId: id }, afterSeq, limit + 1);
       const hasMore = events.length > limit;
       if (hasMore) events.pop();
       return { events, lastSeq: events.at(-1)?.seq ?? afterSeq, hasMore };
@@ -105,7 +105,7 @@ export async function runRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
       const { limit, pipeline: name } = request.query;
       let pipelineId: number | undefined;
       if (name !== undefined) {
-        const head = store.pipelines.head(request.tenantId, name);
+        const head = await store.pipelines.head(request.tenantId, name);
         if (!head) throw new TauError("TAU_E_PIPELINE_NOT_FOUND", `No pipeline named '${name}'.`, { name });
         pipelineId = head.id;
       }

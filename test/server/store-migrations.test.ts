@@ -1,0 +1,98 @@
+/**
+ * The store's schema is its migrations (server/store/migrations/<dialect>): they must build exactly what
+ * the entities describe on both dialects, a database made before migrations must be taken over with its
+ * rows, and a PostgreSQL URL that leads nowhere must be a clear error.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { join } from "node:path";
+import { MikroORM as SqliteORM } from "@mikro-orm/better-sqlite";
+import { Store } from "../../server/store";
+import { Database } from "../../server/store/database";
+import { ENTITIES } from "../../server/store/entities";
+import { MIGRATIONS, MIGRATIONS_TABLE } from "../../server/store/migrate";
+import { TauError } from "../../server/contract";
+import { tempHome } from "./helpers/daemon";
+import { backendDatabase, STORE_BACKENDS } from "./helpers/postgres";
+
+describe.each(STORE_BACKENDS)("migrations on %s", (backend) => {
+  const home = tempHome();
+  let db: Database;
+  let drop: () => Promise<void> = async () => undefined;
+
+  beforeAll(async () => {
+    const database = await backendDatabase(backend);
+    drop = database.drop;
+    db = await Database.open({ home: home.home, url: database.databaseUrl });
+  });
+  afterAll(async () => {
+    await db?.close();
+    await drop();
+    home.remove();
+  });
+
+  it("build a fresh database that the entities find nothing to change in", async () => {
+    expect(MIGRATIONS[backend].length).toBeGreaterThan(0);
+    expect((await db.orm.schema.getUpdateSchemaSQL({ wrap: false })).trim()).toBe("");
+  });
+
+  it("record every migration as executed, so opening again runs none", async () => {
+    const executed = await db.query("test", (em) => em.getConnection().execute<Array<{ name: string }>>(`select name from ${MIGRATIONS_TABLE} order by id`));
+    expect(executed.map((r) => r.name)).toEqual(MIGRATIONS[backend].map((m) => m.name));
+  });
+});
+
+describe("a SQLite database made before migrations existed", () => {
+  const home = tempHome();
+  afterAll(() => home.remove());
+
+  it("is baselined at open and keeps its rows", async () => {
+    const file = join(home.home, "tau.db");
+    // What the daemon did before migrations: updateSchema() on open, no migrations table.
+    const legacy = await SqliteORM.init({ dbName: file, entities: ENTITIES, baseDir: home.home, metadataCache: { enabled: false }, debug: false });
+    await legacy.schema.updateSchema();
+    const connection = legacy.em.getConnection();
+    await connection.execute("insert into tenant (id, name, created_at) values ('local', 'Local', 1764000000000)");
+    await connection.execute(
+      `insert into pipeline (tenant_id, name, current_version, filename, description, enabled, tags, depends_on, retries, retry_delay_sec, max_concurrent_runs, created_at, updated_at)
+       values ('local', 'old_one', 1, 'old_one.ts', '', 1, '[]', '[]', 0, 10, 1, 1764000000000, 1764000000000)`,
+    );
+    await connection.execute(
+      `insert into run (id, tenant_id, pipeline_id, version, status, "trigger", params, queued_at, finished_at, attempt, max_attempts)
+       values ('run_old', 'local', 1, 1, 'succeeded', 'manual', '{"a":1}', 1764000000000, 1764000000500, 1, 1)`,
+    );
+    await legacy.close(true);
+
+    const store = await Store.open({ home: home.home, onEvents: () => undefined });
+    try {
+      expect((await store.pipelines.list("local")).map((p) => p.name)).toEqual(["old_one"]);
+      expect(await store.runs.record("local", "run_old")).toMatchObject({ status: "succeeded", params: { a: 1 }, finishedAt: 1764000000500 });
+      expect(await store.runs.lastSucceededAt(1)).toBe(1764000000500);
+    } finally {
+      await store.close();
+    }
+    const again = await Database.open({ home: home.home });
+    try {
+      const executed = await again.query("test", (em) => em.getConnection().execute<Array<{ name: string }>>(`select name from ${MIGRATIONS_TABLE}`));
+      expect(executed.map((r) => r.name)).toEqual(MIGRATIONS.sqlite.map((m) => m.name));
+      expect((await again.orm.schema.getUpdateSchemaSQL({ wrap: false })).trim()).toBe("");
+    } finally {
+      await again.close();
+    }
+  });
+});
+
+describe("a PostgreSQL URL that leads nowhere", () => {
+  it("fails to open with TAU_E_STORE_FAILED, a hint, and no password", async () => {
+    const home = tempHome();
+    try {
+      const err = await Store.open({ home: home.home, databaseUrl: "postgres://tau:s3cret@127.0.0.1:1/tau", onEvents: () => undefined }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TauError);
+      const body = (err as TauError).toBody();
+      expect(body).toMatchObject({ code: "TAU_E_STORE_FAILED", details: { url: "postgres://tau:***@127.0.0.1:1/tau", reachable: false } });
+      expect(body.hint).toContain("TAU_DATABASE_URL");
+      expect(JSON.stringify(body)).not.toContain("s3cret");
+    } finally {
+      home.remove();
+    }
+  });
+});
