@@ -20,6 +20,7 @@ const nodeEntries = [
   { in: "sandbox/executor/main.ts", out: "sandbox/executor" },
   { in: "bench/run-overhead.ts", out: "bench/run-overhead" },
   { in: "bench/duckdb-load.ts", out: "bench/duckdb-load" },
+  { in: "bench/row-transport.ts", out: "bench/row-transport" },
   { in: "bench/mysql-load.ts", out: "bench/mysql-load" },
   { in: "bench/postgres-load.ts", out: "bench/postgres-load" },
   { in: "bench/store-throughput.ts", out: "bench/store-throughput" },

@@ -137,7 +137,7 @@ export async function createDaemon(options: DaemonOptions = {}, deps: DaemonDepe
     cleanups.push(bus.subscribe((event) => dag.onEvent(event)));
     // After the graph runs were failed (their runs are failed, not requeued) and after dag.onEvent listens,
     // so a recovered scheduled run that succeeds still triggers its dependents.
-    const recovered = await runs.recoverInterrupted();
+    const recovered = await runs.recoverInterrupted(remote?.claimedBeforeStart);
     if (recovered.requeued + recovered.rearmed + recovered.retried + recovered.failed > 0) {
       log.warn(recovered, "took over the runs a previous daemon left unfinished: requeued queued runs, re-armed pending retries, failed running ones as TAU_E_RUN_INTERRUPTED (retried when attempts were left)");
     }

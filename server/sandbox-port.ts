@@ -16,6 +16,12 @@ export interface ExecutorPoolPort {
    */
   run(job: RunJob, onEvent: (event: SandboxEvent) => void, onStart?: (executor: string) => void): Promise<RunOutcome>;
   describe(input: { bundle: string; sourceMap: string; filename: string }, policy: Policy): Promise<DescribeOutcome>;
+  /**
+   * Optional: gives back the runs this pool accepted that no executor has started yet (workers: jobs still
+   * waiting in the queue), calling `onWithdrawn` for each just before its `run()` resolves `cancelled`.
+   * At shutdown the daemon leaves them queued for the next daemon instead of interrupting them.
+   */
+  withdrawUnstarted?(onWithdrawn: (runId: string) => void): Promise<void>;
   /** Stops a running run; its `run()` then resolves `cancelled`. False when the pool does not know the run. */
   cancel(runId: string): boolean;
   status(): ExecutorStatus[];

@@ -218,6 +218,11 @@ export class ChunkWriter {
         case "FLOAT":
         case "DOUBLE": {
           const out = col.kind === "FLOAT" ? new Float32Array(buffer, 0, n) : new Float64Array(buffer, 0, n);
+          if (col.kind === "DOUBLE" && values instanceof Float64Array) {
+            // A columnar batch's doubles (finite, checked by the decoder): copied as they are.
+            out.set(values.subarray(base, base + n));
+            break;
+          }
           for (let r = 0; r < n; r++) {
             const v = values[base + r];
             if (v === null || v === undefined) {

@@ -124,9 +124,15 @@ export class ColumnInference {
         const key = rows.names[c];
         const values = rows.columns[c];
         let bits = seen.get(key) ?? 0;
-        for (let r = 0; r < values.length; r++) {
-          const v = values[r];
-          if (v !== null && v !== undefined) bits |= valueBit(v);
+        if (values instanceof Float64Array) {
+          // Finite numbers only (the decoder checked): integers until the first fraction.
+          if (values.length > 0) bits |= INT;
+          for (let r = 0; r < values.length && !(bits & FLOAT); r++) if (!Number.isSafeInteger(values[r])) bits |= FLOAT;
+        } else {
+          for (let r = 0; r < values.length; r++) {
+            const v = values[r];
+            if (v !== null && v !== undefined) bits |= valueBit(v);
+          }
         }
         seen.set(key, bits);
       }

@@ -20,7 +20,21 @@
  * Internal to the SDK.
  */
 import { toJson, parseJson } from "./json";
-import { ArrayIsArray, DateCtor, JSONStringify, NumberIsFinite, ObjectGetPrototypeOf, ObjectKeys, ObjectPrototype, StringCtor, arrayJoin, arrayPush, safeMap } from "./primordials";
+import {
+  ArrayIsArray,
+  DateCtor,
+  JSONStringify,
+  NumberIsFinite,
+  ObjectCreate,
+  ObjectDefineProperty,
+  ObjectGetPrototypeOf,
+  ObjectKeys,
+  ObjectPrototype,
+  StringCtor,
+  arrayJoin,
+  arrayPush,
+  safeMap,
+} from "./primordials";
 
 const KIND_STRING = 1;
 const KIND_NUMBER = 2;
@@ -87,6 +101,15 @@ function cellOf(v: unknown): unknown {
     default:
       return ABSENT;
   }
+}
+
+/** Whether an object with these keys, defined in this order, lists them in this order. */
+function enumeratesInOrder(names: readonly string[]): boolean {
+  const probe = ObjectCreate(null) as Record<string, unknown>;
+  for (let i = 0; i < names.length; i++) ObjectDefineProperty(probe, names[i]!, { value: 0, enumerable: true });
+  const keys = ObjectKeys(probe);
+  for (let i = 0; i < names.length; i++) if (keys[i] !== names[i]) return false;
+  return true;
 }
 
 function kindBit(cell: unknown): number {
@@ -241,6 +264,10 @@ export function encodeRowBatch(handle: string | number, options: Record<string, 
     }
     if (filled > sparseLimit(present)) return null;
   }
+  // Row objects list integer-like keys ("7") first whatever their order; when such a field appears after
+  // others, the rows the host rebuilds would list their fields in another order than the row transport's
+  // first-seen one (the column order of a table load creates): leave those rows to the row transport.
+  if (!enumeratesInOrder(names)) return null;
   const texts: string[] = [];
   const header: unknown[] = [];
   for (let c = 0; c < columns.length; c++) {

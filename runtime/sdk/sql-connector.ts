@@ -285,6 +285,8 @@ export function createSqlConnector<Mode extends string>(
     },
     async load(rows: readonly object[] | QueryHandle, options: LoadOptions<Mode>): Promise<number> {
       const site = callSite();
+      // Made here too, so a failure of the columnar attempt also points at the pipeline's line.
+      const columnsSite = callSite();
       const query = queryInternals(rows);
       if (query === undefined && !ArrayIsArray(rows)) {
         throw argsError(site, kind, "load(rows, { table }) takes rows as an array of objects, or a QueryHandle from another connector's query().");
@@ -314,7 +316,17 @@ export function createSqlConnector<Mode extends string>(
         } catch {
           text = null;
         }
-        value = text !== null ? await bridgeCallText("connector.load", text, site) : await core.call("load", [rows, opts], site);
+        if (text === null) value = await core.call("load", [rows, opts], site);
+        else {
+          try {
+            value = await bridgeCallText("connector.load", text, columnsSite);
+          } catch (err) {
+            // Columns are nearly always smaller than the same rows as objects, but not always (a lone column
+            // of short numbers): what the row transport would fit is never refused for its size.
+            if (err !== columnsSite || columnsSite.code !== "TAU_E_BRIDGE_PAYLOAD_TOO_LARGE") throw err;
+            value = await core.call("load", [rows, opts], site);
+          }
+        }
       }
       if (typeof value !== "number") throw badAnswer(site, kind, "load");
       return value;

@@ -29,7 +29,7 @@ import { StepRecorder } from "./step-recorder";
 
 export interface RunServiceOptions {
   store: Store;
-  pool: Pick<ExecutorPoolPort, "run" | "cancel">;
+  pool: Pick<ExecutorPoolPort, "run" | "cancel" | "withdrawUnstarted">;
   log: Logger;
   ids: IdGenerator;
   /** The policy runs get: one for all, or each tenant's (services/policies.ts). */
@@ -119,8 +119,12 @@ export class RunService {
    * run left running is failed as interrupted (its isolate is gone) and retried like any retryable failure
    * when it has attempts left. A queued run goes back into the queue as it was (same id, version, params,
    * attempt), in its original order and under every limit; a pending retry is re-armed for its notBefore.
+   *
+   * `startedElsewhere`: runs still queued in the store that an executor outside this process had already
+   * taken (a worker claimed them while no daemon was listening: server/workers); they are treated like runs
+   * left running, so that a run that may have executed is retried as a new attempt, never run again as if new.
    */
-  async recoverInterrupted(): Promise<RecoveryCounts> {
+  async recoverInterrupted(startedElsewhere: ReadonlySet<string> = new Set()): Promise<RecoveryCounts> {
     const counts: RecoveryCounts = { requeued: 0, rearmed: 0, retried: 0, failed: 0 };
     const rows = (await this.options.store.runs.unfinished()).sort((a, b) => a.queuedAt - b.queuedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const now = Date.now();
@@ -130,7 +134,7 @@ export class RunService {
       if (run.graphRunId !== null) {
         await this.end(run.ref, interrupted(row.status === "queued" ? "before it started; its graph run was failed" : "while it was running"), now);
         counts.failed++;
-      } else if (row.status === "running") {
+      } else if (row.status === "running" || startedElsewhere.has(run.runId)) {
         const end = interrupted("while it was running");
         const version = await this.runnable(run);
         const retry = this.nextAttempt(run, end, version?.meta ?? null);
@@ -313,6 +317,18 @@ export class RunService {
     // (recoverInterrupted). A graph run's runs cannot outlive their coordinator: they are failed.
     await Promise.all(queued.filter((run) => run.graphRunId !== null).map((run) => this.end(run.ref, interrupted("before it started"), now)));
     for (const run of queued) if (run.graphRunId === null) this.waiters.wake(run.runId);
+    // Runs handed to the pool that no executor has started (workers: still waiting in the queue) are
+    // queued runs too: left queued in the store (a graph run's are interrupted, as above).
+    await pool.withdrawUnstarted?.((runId) => {
+      const run = this.active.get(runId);
+      if (!run || run.ended) return;
+      if (run.graphRunId !== null) {
+        run.interrupted = true;
+        return;
+      }
+      run.ended = true;
+      this.waiters.wake(runId);
+    });
     if (!(await this.allDone(graceMs))) {
       for (const run of this.active.values()) {
         run.interrupted = true;

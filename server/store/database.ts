@@ -15,6 +15,7 @@
  *
  * The schema is the migrations' (migrate.ts), run at open for both dialects.
  */
+import { join } from "node:path";
 import { MikroORM as SqliteORM, type AbstractSqlDriver, type EntityManager } from "@mikro-orm/better-sqlite";
 import { DriverException, type MikroORM as AnyORM } from "@mikro-orm/core";
 import { Migrator } from "@mikro-orm/migrations";
@@ -25,7 +26,7 @@ import { ENTITIES } from "./entities";
 import { errorMessage, isConnectionError, redactUrl, storeErrorToTau } from "./errors";
 import { migrate, MIGRATIONS } from "./migrate";
 import { createPgPool, pgTransaction, PgExecutor } from "./pg-executor";
-import type { Dialect, SqlExecutor } from "./sql";
+import type { Dialect, SqlExecutor, SqlStep } from "./sql";
 import { SqliteExecutor, type SqliteConnection } from "./sqlite-executor";
 
 export type { SqliteConnection } from "./sqlite-executor";
@@ -53,6 +54,7 @@ export interface DatabaseOptions {
 interface RawBackend {
   read<T>(fn: (executor: SqlExecutor) => Promise<T>): Promise<T>;
   write<T>(fn: (executor: SqlExecutor) => Promise<T>): Promise<T>;
+  writeScript(steps: readonly SqlStep[]): Promise<unknown[][]>;
   close(): Promise<void>;
 }
 
@@ -62,7 +64,8 @@ const PG_POOL_SIZE = 8;
 export class Database {
   private closed = false;
 
-  private constructor(
+  /** Use `Database.open`. */
+  constructor(
     readonly orm: MikroORM,
     readonly dialect: Dialect,
     private readonly context: { home: string; url?: string },
@@ -71,7 +74,7 @@ export class Database {
 
   /** Opens (creating when missing) the database and migrates its schema to the newest migration. */
   static async open(options: DatabaseOptions): Promise<Database> {
-    return options.url ? openPostgres(options.url, options.home) : openSqlite(options.file ?? `${options.home}/tau.db`, options.home);
+    return options.url ? openPostgres(options.url, options.home) : openSqlite(options.file ?? join(options.home, "tau.db"), options.home);
   }
 
   /** A fresh EntityManager for one unit of work (a request, a deploy). Never share one across requests. */
@@ -105,6 +108,19 @@ export class Database {
     }
   }
 
+  /**
+   * Runs statements in order as one transaction and answers each one's rows: `write` with a single script,
+   * which on PostgreSQL is one round trip (a multi-statement query is one implicit transaction) instead of
+   * begin, script and commit.
+   */
+  async writeScript(operation: string, steps: readonly SqlStep[]): Promise<unknown[][]> {
+    try {
+      return await this.raw.writeScript(steps);
+    } catch (err) {
+      throw this.convert(err, operation);
+    }
+  }
+
   /** Runs raw reads of committed data; on SQLite on the read-only connection, never waiting for the writer. */
   async read<T>(operation: string, fn: (executor: SqlExecutor) => Promise<T>): Promise<T> {
     try {
@@ -125,11 +141,6 @@ export class Database {
     this.closed = true;
     await this.raw.close();
     await this.orm.close(true);
-  }
-
-  /** @internal Used by open(). */
-  static create(orm: MikroORM, dialect: Dialect, context: { home: string; url?: string }, raw: RawBackend): Database {
-    return new Database(orm, dialect, context, raw);
   }
 }
 
@@ -166,19 +177,21 @@ async function openSqlite(file: string, home: string): Promise<Database> {
     const client = connection.getKnex().client as unknown as KnexClient;
     const reader = new client.driver(file, { readonly: true, fileMustExist: true });
     const readerExecutor = SqliteExecutor.of(reader);
+    const write = async <T>(fn: (executor: SqlExecutor) => Promise<T>): Promise<T> => {
+      const writer = await client.acquireConnection();
+      try {
+        return await SqliteExecutor.of(writer).transaction(fn);
+      } finally {
+        await client.releaseConnection(writer);
+      }
+    };
     const raw: RawBackend = {
       read: (fn) => fn(readerExecutor),
-      write: async (fn) => {
-        const writer = await client.acquireConnection();
-        try {
-          return await SqliteExecutor.of(writer).transaction(fn);
-        } finally {
-          await client.releaseConnection(writer);
-        }
-      },
+      write,
+      writeScript: (steps) => write((c) => c.script(steps)),
       close: async () => reader.close(),
     };
-    return Database.create(orm, "sqlite", { home }, raw);
+    return new Database(orm, "sqlite", { home }, raw);
   } catch (err) {
     await orm?.close(true).catch(() => undefined);
     // Whatever failed here (folder not writable, not a database, disk full), the file is the problem.
@@ -204,9 +217,12 @@ async function openPostgres(url: string, home: string): Promise<Database> {
     const raw: RawBackend = {
       read: (fn) => fn(reader),
       write: (fn) => pgTransaction(rawPool, fn),
+      // No begin/commit: PostgreSQL runs a multi-statement simple query as one implicit transaction (and a
+      // single statement is atomic by itself), so a batch is one round trip.
+      writeScript: (steps) => reader.script(steps),
       close: () => rawPool.end(),
     };
-    return Database.create(orm, "postgresql", { home, url: shown }, raw);
+    return new Database(orm, "postgresql", { home, url: shown }, raw);
   } catch (err) {
     await orm?.close(true).catch(() => undefined);
     await pool?.end().catch(() => undefined);

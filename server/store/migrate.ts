@@ -3,14 +3,17 @@
  * run at open. The lists are imported, not globbed: the daemon is bundled by esbuild into dist/.
  *
  * A SQLite database made before migrations existed (the schema came from `updateSchema()`, there is no
- * migrations table) is baselined: brought up to the initial migration's schema the way it always was
- * (additive `updateSchema()`), then recorded as having run the initial migration. Its rows stay.
+ * migrations table) is baselined: brought up to the initial migration's schema additively (what an older
+ * daemon's `updateSchema()` would have added; never to the current entities, which later migrations build
+ * towards), then recorded as having run the initial migration, so the later ones run on it. Its rows stay.
  *
  * New migrations: `npm run migration:create -- NAME` (scripts/migration-create.ts) writes one for each
  * dialect from the difference between the entities and a database migrated to the newest migration.
  */
+import { MikroORM as SqliteORM } from "@mikro-orm/better-sqlite";
 import type { MikroORM } from "./database";
-import type { Migrator } from "@mikro-orm/migrations";
+import { ENTITIES } from "./entities";
+import { Migrator } from "@mikro-orm/migrations";
 import type { Pool } from "pg";
 import { POSTGRESQL_MIGRATIONS } from "./migrations/postgresql";
 import { SQLITE_MIGRATIONS } from "./migrations/sqlite";
@@ -49,10 +52,59 @@ async function isUnversioned(orm: MikroORM, dialect: Dialect): Promise<boolean> 
 async function baseline(orm: MikroORM, migrator: Migrator, dialect: Dialect): Promise<void> {
   const initial = MIGRATIONS[dialect][0];
   if (!initial) return;
-  await orm.schema.updateSchema({ safe: true });
+  if (dialect === "sqlite") await addMissingInitialSchema(orm, initial);
   const storage = migrator.getStorage();
   await storage.ensureTable();
   await storage.logMigration({ name: initial.name, context: null });
+}
+
+/**
+ * Adds to an unversioned SQLite database what the initial migration has and it lacks — tables, columns,
+ * indexes; never a drop or a change — as an older daemon's `updateSchema()` would have. The initial
+ * migration's schema is read off an in-memory database it ran on; sqlite keeps each table's and index's
+ * DDL, so missing ones are created with exactly that text.
+ */
+async function addMissingInitialSchema(orm: MikroORM, initial: (typeof SQLITE_MIGRATIONS)[number]): Promise<void> {
+  const scratch = await SqliteORM.init({
+    dbName: ":memory:",
+    entities: ENTITIES,
+    metadataCache: { enabled: false },
+    debug: false,
+    allowGlobalContext: true,
+    extensions: [Migrator],
+    migrations: { migrationsList: [initial], silent: true, snapshot: false },
+  });
+  try {
+    await (scratch.getMigrator() as Migrator).up();
+    const target = scratch.em.getConnection();
+    const current = orm.em.getConnection();
+    type MasterRow = { type: string; name: string; tbl_name: string; sql: string | null };
+    type ColumnRow = { name: string; type: string; notnull: number; dflt_value: string | null };
+    const master = (c: typeof current): Promise<MasterRow[]> =>
+      c.execute<MasterRow[]>(`select type, name, tbl_name, sql from sqlite_master where name not like 'sqlite_%' and tbl_name <> '${MIGRATIONS_TABLE}'`);
+    const have = new Set((await master(current)).map((r) => `${r.type}:${r.name}`));
+    const wanted = await master(target);
+    for (const table of wanted.filter((r) => r.type === "table")) {
+      if (!have.has(`table:${table.name}`)) {
+        await current.execute(table.sql!);
+        continue;
+      }
+      const present = new Set((await current.execute<ColumnRow[]>(`pragma table_info(\`${table.name}\`)`)).map((c) => c.name));
+      for (const column of await target.execute<ColumnRow[]>(`pragma table_info(\`${table.name}\`)`)) {
+        if (present.has(column.name)) continue;
+        if (column.notnull && column.dflt_value === null) {
+          throw new Error(`${table.name}.${column.name} is missing and cannot be added (not null, no default); start the Tau version that made this database once, then this one`);
+        }
+        const nullability = column.notnull ? ` not null default ${column.dflt_value}` : column.dflt_value === null ? " null" : ` null default ${column.dflt_value}`;
+        await current.execute(`alter table \`${table.name}\` add column \`${column.name}\` ${column.type}${nullability}`);
+      }
+    }
+    for (const index of wanted.filter((r) => r.type === "index" && r.sql !== null)) {
+      if (!have.has(`index:${index.name}`)) await current.execute(index.sql!);
+    }
+  } finally {
+    await scratch.close(true);
+  }
 }
 
 export async function tableNames(orm: MikroORM, dialect: Dialect): Promise<Set<string>> {

@@ -11,10 +11,10 @@
 import { ERRORS, type ErrorCode, type LogLevel, type RunError, type RunEvent, type RunEventKind, type RunTrigger } from "../contract";
 import type { SandboxEvent } from "../../sandbox/types";
 import type { Database } from "./database";
-import { sql, step, type SqlExecutor, type SqlStep } from "./sql";
+import { insertReturningKey, sql, step, type SqlStep } from "./sql";
 import type { TenantEvent } from "./events";
 import { iso, msFromIso } from "./time";
-import { WriteBatcher } from "./write-batch";
+import { WriteBatcher, type BatchOperation } from "./write-batch";
 
 /** Identifies a run in every ledger operation. */
 export interface RunRef {
@@ -55,8 +55,8 @@ const S = {
   ),
   linkRetry: sql("update run set retried_by = ? where id = ?"),
   startRun: sql("update run set status = 'running', started_at = ?, executor = ? where id = ? and status = 'queued'"),
-  // `returning started_at`: the run's duration for the run.finished event, without another query.
-  finishRun: sql("update run set status = ?, finished_at = ?, result = ?, error = ? where id = ? returning started_at"),
+  runStartedAt: sql("select started_at from run where id = ?"),
+  finishRun: sql("update run set status = ?, finished_at = ?, result = ?, error = ? where id = ?"),
   insertStep: sql(
     "insert into step (tenant_id, run_id, position, name, status, started_at, meta) values (?, ?, ?, ?, 'running', ?, '{}')",
   ),
@@ -67,22 +67,29 @@ const S = {
     "update step set status = 'failed', finished_at = ?, duration_ms = max(0, ? - started_at), error = ? where run_id = ? and status = 'running'",
     "update step set status = 'failed', finished_at = ?, duration_ms = greatest(0, ? - started_at), error = ? where run_id = ? and status = 'running'",
   ),
-  // `returning seq` on both dialects (sqlite ≥ 3.35): the event's place in the log, assigned by the database.
-  insertEvent: sql(
-    "insert into event (tenant_id, run_id, pipeline, ts, kind, level, step, message, data) values (?, ?, ?, ?, ?, ?, ?, ?, ?) returning seq",
-  ),
+  // The event's place in the log, assigned by the database.
+  insertEvent: insertReturningKey("insert into event (tenant_id, run_id, pipeline, ts, kind, level, step, message, data) values (?, ?, ?, ?, ?, ?, ?, ?, ?)", "seq"),
 };
 
 export class RunLedger {
   private readonly batcher: WriteBatcher<TenantEvent>;
+  /**
+   * When each run this ledger started, started (ms): the run.finished event reports the duration, and its
+   * statements go out with the rest of the batch, so they cannot read it back first. Runs it did not start
+   * (a previous daemon's) are read from the store.
+   */
+  private readonly startedAt = new Map<string, number>();
 
   /** `onCommitted` receives every stored event, in seq order, right after its transaction committed. */
-  constructor(db: Database, onCommitted: (events: TenantEvent[]) => void) {
+  constructor(
+    private readonly db: Database,
+    onCommitted: (events: TenantEvent[]) => void,
+  ) {
     this.batcher = new WriteBatcher(db, onCommitted);
   }
 
   queued(run: NewRun): Promise<TenantEvent> {
-    return this.batcher.submit((c) => insertQueued(c, run));
+    return this.batcher.submit(insertQueued(run));
   }
 
   /**
@@ -92,8 +99,9 @@ export class RunLedger {
    */
   async finishedAndRetried(ref: RunRef, end: RunEnd, at: number, retry: NewRun): Promise<void> {
     const info = { runId: retry.runId, attempt: retry.attempt ?? 2, notBefore: retry.notBefore ?? null };
-    const finished = this.batcher.submit((c) => finishRun(c, ref, end, at, info));
-    const queued = this.batcher.submit((c) => insertQueued(c, retry, [step(S.linkRetry, retry.runId, ref.runId)]));
+    const startedAt = await this.takeStartedAt(ref.runId);
+    const finished = this.batcher.submit(finishRun(ref, end, at, startedAt, info));
+    const queued = this.batcher.submit(insertQueued(retry, [step(S.linkRetry, retry.runId, ref.runId)]));
     await Promise.all([finished, queued]);
   }
 
@@ -103,34 +111,35 @@ export class RunLedger {
    */
   async settled(run: NewRun, end: RunEnd, at: number): Promise<void> {
     // Submitted in the same tick: one batch transaction, and both events are published.
-    const queued = this.batcher.submit((c) => insertQueued(c, run));
-    const finished = this.batcher.submit((c) => finishRun(c, run, end, at, null));
+    const queued = this.batcher.submit(insertQueued(run));
+    const finished = this.batcher.submit(finishRun(run, end, at, null, null));
     await Promise.all([queued, finished]);
   }
 
   started(ref: RunRef, at: number, executor: string): Promise<TenantEvent> {
-    return this.batcher.submit((c) =>
-      appendEvent(c, [step(S.startRun, at, executor, ref.runId)], ref, at, "run.started", "info", null, `Run started on ${executor}.`, { executor }),
+    this.startedAt.set(ref.runId, at);
+    return this.batcher.submit(
+      appendEvent([step(S.startRun, at, executor, ref.runId)], ref, at, "run.started", "info", null, `Run started on ${executor}.`, { executor }),
     );
   }
 
   stepStarted(ref: RunRef, position: number, e: StepStarted): Promise<TenantEvent> {
     const ts = msFromIso(e.ts);
-    return this.batcher.submit((c) =>
-      appendEvent(c, [step(S.insertStep, ref.tenantId, ref.runId, position, e.step, ts)], ref, ts, "step.started", "info", e.step, `Step ${e.step} started.`, { position }),
+    return this.batcher.submit(
+      appendEvent([step(S.insertStep, ref.tenantId, ref.runId, position, e.step, ts)], ref, ts, "step.started", "info", e.step, `Step ${e.step} started.`, { position }),
     );
   }
 
   stepFinished(ref: RunRef, position: number, e: StepFinished): Promise<TenantEvent> {
     const ts = msFromIso(e.ts);
-    return this.batcher.submit((c) => {
-      const error = e.error ? JSON.stringify(e.error) : null;
-      const update = step(S.finishStep, e.status, ts, e.durationMs, e.rowsIn, e.rowsOut, JSON.stringify(e.meta), error, ref.runId, position);
-      const rows = e.rowsIn !== null || e.rowsOut !== null ? ` (rows in ${e.rowsIn ?? "-"}, out ${e.rowsOut ?? "-"})` : "";
-      const message = e.error
-        ? `Step ${e.step} failed after ${e.durationMs} ms: ${e.error.code}: ${e.error.message}`
-        : `Step ${e.step} ${e.status} in ${e.durationMs} ms${rows}.`;
-      return appendEvent(c, [update], ref, ts, "step.finished", e.status === "failed" ? "error" : "info", e.step, message, {
+    const error = e.error ? JSON.stringify(e.error) : null;
+    const update = step(S.finishStep, e.status, ts, e.durationMs, e.rowsIn, e.rowsOut, JSON.stringify(e.meta), error, ref.runId, position);
+    const rows = e.rowsIn !== null || e.rowsOut !== null ? ` (rows in ${e.rowsIn ?? "-"}, out ${e.rowsOut ?? "-"})` : "";
+    const message = e.error
+      ? `Step ${e.step} failed after ${e.durationMs} ms: ${e.error.code}: ${e.error.message}`
+      : `Step ${e.step} ${e.status} in ${e.durationMs} ms${rows}.`;
+    return this.batcher.submit(
+      appendEvent([update], ref, ts, "step.finished", e.status === "failed" ? "error" : "info", e.step, message, {
         position,
         status: e.status,
         durationMs: e.durationMs,
@@ -138,13 +147,13 @@ export class RunLedger {
         rowsOut: e.rowsOut,
         meta: e.meta,
         error: e.error,
-      });
-    });
+      }),
+    );
   }
 
   log(ref: RunRef, e: Log): Promise<TenantEvent> {
     const ts = msFromIso(e.ts);
-    return this.batcher.submit((c) => appendEvent(c, [], ref, ts, "log", e.level, e.step, e.message, e.fields));
+    return this.batcher.submit(appendEvent([], ref, ts, "log", e.level, e.step, e.message, e.fields));
   }
 
   /**
@@ -152,17 +161,33 @@ export class RunLedger {
    * `run.finished` event.
    */
   finished(ref: RunRef, end: RunEnd, at: number): Promise<TenantEvent> {
-    return this.batcher.submit((c) => finishRun(c, ref, end, at, null));
+    // Submitted in this tick when this ledger started the run (the usual case); otherwise after one read.
+    const known = this.startedAt.get(ref.runId);
+    if (known !== undefined) {
+      this.startedAt.delete(ref.runId);
+      return this.batcher.submit(finishRun(ref, end, at, known, null));
+    }
+    return this.takeStartedAt(ref.runId).then((startedAt) => this.batcher.submit(finishRun(ref, end, at, startedAt, null)));
   }
 
   /** Resolves when every operation submitted so far has been committed (or has failed). */
   flush(): Promise<void> {
     return this.batcher.flush();
   }
+
+  private async takeStartedAt(runId: string): Promise<number | null> {
+    const known = this.startedAt.get(runId);
+    if (known !== undefined) {
+      this.startedAt.delete(runId);
+      return known;
+    }
+    // Not started by this ledger: by a previous daemon (committed), or never.
+    return this.db.read("run start", async (c) => (await c.get<{ started_at: number | null }>(S.runStartedAt, runId))?.started_at ?? null);
+  }
 }
 
-/** Inserts the run and its run.queued event, after `before` (one script). */
-async function insertQueued(c: SqlExecutor, run: NewRun, before: SqlStep[] = []): Promise<TenantEvent> {
+/** Inserts the run and its run.queued event, after `before`. */
+function insertQueued(run: NewRun, before: SqlStep[] = []): BatchOperation<TenantEvent> {
   const attempt = run.attempt ?? 1;
   const maxAttempts = run.maxAttempts ?? 1;
   const retryOf = run.retryOf ?? null;
@@ -178,34 +203,33 @@ async function insertQueued(c: SqlExecutor, run: NewRun, before: SqlStep[] = [])
       : `Retry queued: attempt ${attempt} of ${maxAttempts}, retrying ${retryOf}${notBefore === null ? "" : `, not before ${iso(notBefore)}`}.`;
   const data: Record<string, unknown> = { trigger: run.trigger, version: run.version, params: run.params };
   if (retryOf !== null) Object.assign(data, { attempt, maxAttempts, retryOf, notBefore: notBefore === null ? null : iso(notBefore) });
-  return appendEvent(c, [...before, insert], run, run.queuedAt, "run.queued", "info", null, message, data);
+  return appendEvent([...before, insert], run, run.queuedAt, "run.queued", "info", null, message, data);
 }
 
 /** A run's end: its final status, result or error, every step it left running marked failed, and `run.finished`. */
-async function finishRun(
-  c: SqlExecutor,
+function finishRun(
   ref: RunRef,
   end: RunEnd,
   at: number,
+  startedAt: number | null,
   retry: { runId: string; attempt: number; notBefore: number | null } | null,
-): Promise<TenantEvent> {
+): BatchOperation<TenantEvent> {
   const error = end.status === "succeeded" ? null : end.error;
   const result = end.status === "succeeded" ? JSON.stringify(end.result ?? null) : null;
   const stepError: { code: ErrorCode; message: string } = error
     ? { code: error.code, message: error.message }
     : { code: "TAU_E_STEP_INVALID", message: "The step was never ended before the run finished." };
-  const [updated] = await c.script([
-    step(S.finishRun, end.status, at, result, error ? JSON.stringify(error) : null, ref.runId),
-    step(S.failOpenSteps, at, at, JSON.stringify(stepError), ref.runId),
-  ]);
-  const startedAt = (updated![0] as { started_at: number | null } | undefined)?.started_at ?? null;
   const durationMs = startedAt === null ? null : Math.max(0, at - startedAt);
   const took = durationMs === null ? "" : ` in ${durationMs} ms`;
   const retrying = retry === null ? "" : ` Retrying as ${retry.runId} (attempt ${retry.attempt}).`;
   const message = error ? `Run ${end.status}${took}: ${error.code}: ${error.message}${retrying}` : `Run succeeded${took}.`;
   const data: Record<string, unknown> = { status: end.status, durationMs, error };
   if (retry !== null) data.retry = { runId: retry.runId, attempt: retry.attempt, notBefore: retry.notBefore === null ? null : iso(retry.notBefore) };
-  return appendEvent(c, [], ref, at, "run.finished", error ? "error" : "info", null, message, data);
+  const updates = [
+    step(S.finishRun, end.status, at, result, error ? JSON.stringify(error) : null, ref.runId),
+    step(S.failOpenSteps, at, at, JSON.stringify(stepError), ref.runId),
+  ];
+  return appendEvent(updates, ref, at, "run.finished", error ? "error" : "info", null, message, data);
 }
 
 /** A run error made by the daemon itself (not by the sandbox): no step, no source position. */
@@ -213,9 +237,8 @@ export function daemonRunError(code: ErrorCode, message?: string, details: Recor
   return { code, message: message ?? ERRORS[code].message, hint: ERRORS[code].hint, step: null, line: null, column: null, details };
 }
 
-/** Runs `before`, then appends the event (one script: on PostgreSQL one round trip); answers the event. */
-async function appendEvent(
-  c: SqlExecutor,
+/** The statements `before`, then the event's insert; the event (with the seq the database gave it) is read from the last one's rows. */
+function appendEvent(
   before: SqlStep[],
   ref: RunRef,
   ts: number,
@@ -224,13 +247,17 @@ async function appendEvent(
   step: string | null,
   message: string | null,
   data: Record<string, unknown> | null,
-): Promise<TenantEvent> {
-  const results = await c.script([
-    ...before,
-    { statement: S.insertEvent, params: [ref.tenantId, ref.runId, ref.pipeline, ts, kind, level, step, message, data === null ? null : JSON.stringify(data)] },
-  ]);
-  const row = results.at(-1)![0] as { seq: number };
-  const event: RunEvent = { seq: Number(row.seq), runId: ref.runId, pipeline: ref.pipeline, ts: iso(ts), kind, level, step, message, data };
-  return { tenantId: ref.tenantId, event };
+): BatchOperation<TenantEvent> {
+  const insert: SqlStep = {
+    statement: S.insertEvent,
+    params: [ref.tenantId, ref.runId, ref.pipeline, ts, kind, level, step, message, data === null ? null : JSON.stringify(data)],
+  };
+  return {
+    steps: [...before, insert],
+    event: (rows) => {
+      const seq = Number((rows[rows.length - 1]![0] as { seq: number }).seq);
+      const event: RunEvent = { seq, runId: ref.runId, pipeline: ref.pipeline, ts: iso(ts), kind, level, step, message, data };
+      return { tenantId: ref.tenantId, event };
+    },
+  };
 }
-

@@ -19,6 +19,8 @@ export class Sql {
     /** The statement with `?` placeholders (sqlite's text). */
     readonly text: string,
     private readonly pgText?: string,
+    /** An insert that answers the key the database assigned, as one row `{ [column]: key }`. */
+    readonly returnsKey?: string,
   ) {}
 
   /** The text for `dialect`: PostgreSQL numbers its placeholders (`$1`, `$2`, …). */
@@ -50,6 +52,15 @@ export function step(statement: Sql, ...params: unknown[]): SqlStep {
 /** A statement; give `pgText` only where PostgreSQL needs other SQL than sqlite. */
 export function sql(text: string, pgText?: string): Sql {
   return new Sql(text, pgText);
+}
+
+/**
+ * An insert that answers the autoincrement key it got, as one row `{ [column]: key }`: `returning column` on
+ * PostgreSQL; on sqlite the connection's last insert rowid, which costs nothing where `returning` made each
+ * event insert ~1.5 µs slower (measured: 2.7 → 4.2–4.7 µs).
+ */
+export function insertReturningKey(text: string, column: string): Sql {
+  return new Sql(text, `${text} returning ${column}`, column);
 }
 
 /** Runs statements on one connection (or, for reads on PostgreSQL, on any connection of the pool). */

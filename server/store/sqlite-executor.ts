@@ -23,7 +23,7 @@ const executors = new WeakMap<SqliteConnection, SqliteExecutor>();
 
 export class SqliteExecutor implements SqlExecutor {
   readonly dialect = "sqlite" as const;
-  private readonly prepared = new Map<Sql, SqliteStatement>();
+  private readonly prepared = new Map<Sql, { statement: SqliteStatement; reader: boolean }>();
 
   private constructor(private readonly connection: SqliteConnection) {}
 
@@ -39,7 +39,7 @@ export class SqliteExecutor implements SqlExecutor {
 
   all<T>(statement: Sql, ...params: unknown[]): Promise<T[]> {
     try {
-      return Promise.resolve(this.prepare(statement).all(...params) as T[]);
+      return Promise.resolve(this.prepare(statement).statement.all(...params) as T[]);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -47,7 +47,7 @@ export class SqliteExecutor implements SqlExecutor {
 
   get<T>(statement: Sql, ...params: unknown[]): Promise<T | undefined> {
     try {
-      return Promise.resolve(this.prepare(statement).get(...params) as T | undefined);
+      return Promise.resolve(this.prepare(statement).statement.get(...params) as T | undefined);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -55,7 +55,7 @@ export class SqliteExecutor implements SqlExecutor {
 
   run(statement: Sql, ...params: unknown[]): Promise<number> {
     try {
-      return Promise.resolve(this.prepare(statement).run(...params).changes);
+      return Promise.resolve(this.prepare(statement).statement.run(...params).changes);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -66,9 +66,9 @@ export class SqliteExecutor implements SqlExecutor {
       return Promise.resolve(
         steps.map(({ statement, params }) => {
           const prepared = this.prepare(statement);
-          if (prepared.reader) return prepared.all(...params);
-          prepared.run(...params);
-          return [];
+          if (prepared.reader) return prepared.statement.all(...params);
+          const info = prepared.statement.run(...params);
+          return statement.returnsKey === undefined ? [] : [{ [statement.returnsKey]: Number(info.lastInsertRowid) }];
         }),
       );
     } catch (err) {
@@ -78,22 +78,24 @@ export class SqliteExecutor implements SqlExecutor {
 
   /** Runs `fn` in one transaction on this connection (the caller holds the connection throughout). */
   async transaction<T>(fn: (executor: SqlExecutor) => Promise<T>): Promise<T> {
-    this.prepare(BEGIN).run();
+    this.prepare(BEGIN).statement.run();
     let result: T;
     try {
       result = await fn(this);
     } catch (err) {
-      this.prepare(ROLLBACK).run();
+      this.prepare(ROLLBACK).statement.run();
       throw err;
     }
-    this.prepare(COMMIT).run();
+    this.prepare(COMMIT).statement.run();
     return result;
   }
 
-  private prepare(statement: Sql): SqliteStatement {
+  private prepare(statement: Sql): { statement: SqliteStatement; reader: boolean } {
     let prepared = this.prepared.get(statement);
     if (!prepared) {
-      prepared = this.connection.prepare(statement.text);
+      const compiled = this.connection.prepare(statement.text);
+      // `reader` is a native accessor: read it once, not per execution.
+      prepared = { statement: compiled, reader: compiled.reader };
       this.prepared.set(statement, prepared);
     }
     return prepared;

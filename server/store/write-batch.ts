@@ -1,9 +1,10 @@
 /**
  * Groups the hot path's writes (run state, steps, events) into one transaction per event-loop tick.
  *
- * Each operation is a function run on the raw connection inside the batch's transaction (operations run
- * one after another, never concurrently, so their events take seqs in submission order); every
- * operation is a state change, so each stores and returns exactly one event. When the transaction commits, the stored events are handed to
+ * Each operation is a list of statements plus how to read its event from their rows; every operation is a
+ * state change, so each stores and returns exactly one event. A batch runs the statements of all its
+ * operations in submission order as one script (on PostgreSQL: one round trip; sql.ts), so events take
+ * their seqs in submission order. When the transaction commits, the stored events are handed to
  * `onCommitted` in commit order (that is, seq order) and each operation's promise resolves — so an event is
  * always persisted before anyone hears of it. Batches never overlap, which keeps publication in seq order.
  *
@@ -11,9 +12,13 @@
  * alone instead of taking its neighbours (other runs' events) down with it.
  */
 import type { Database } from "./database";
-import type { SqlExecutor } from "./sql";
+import type { SqlStep } from "./sql";
 
-export type BatchOperation<E> = (executor: SqlExecutor) => Promise<E>;
+/** A state change: its statements, and its event read from their rows (one array of rows per statement). */
+export interface BatchOperation<E> {
+  steps: SqlStep[];
+  event: (rows: unknown[][]) => E;
+}
 
 interface Pending<E> {
   operation: BatchOperation<E>;
@@ -58,29 +63,48 @@ export class WriteBatcher<E> {
   }
 
   private async commit(batch: Pending<E>[]): Promise<void> {
-    let events: E[] | undefined;
+    const steps: SqlStep[] = [];
+    for (const p of batch) for (const s of p.operation.steps) steps.push(s);
+    let rows: unknown[][] | undefined;
     try {
-      events = await this.db.write("write batch", async (executor) => {
-        const stored: E[] = [];
-        for (const p of batch) stored.push(await p.operation(executor));
-        return stored;
-      });
+      rows = await this.db.writeScript("write batch", steps);
     } catch {
-      events = undefined;
+      rows = undefined;
     }
-    if (events) {
-      this.onCommitted(events);
-      batch.forEach((p, i) => p.resolve(events![i]!));
+    if (rows) {
+      let at = 0;
+      const stored = rows;
+      this.settle(batch, () =>
+        batch.map((p) => {
+          const n = p.operation.steps.length;
+          at += n;
+          return p.operation.event(stored.slice(at - n, at));
+        }),
+      );
       return;
     }
     for (const p of batch) {
+      let mine: unknown[][];
       try {
-        const event = await this.db.write("write", (executor) => p.operation(executor));
-        this.onCommitted([event]);
-        p.resolve(event);
+        mine = await this.db.writeScript("write", p.operation.steps);
       } catch (err) {
         p.reject(err);
+        continue;
       }
+      this.settle([p], () => [p.operation.event(mine)]);
     }
+  }
+
+  /** Publishes and resolves committed operations. Reading an event cannot undo its commit: no retry then. */
+  private settle(committed: Pending<E>[], read: () => E[]): void {
+    let events: E[];
+    try {
+      events = read();
+    } catch (err) {
+      for (const p of committed) p.reject(err);
+      return;
+    }
+    this.onCommitted(events);
+    committed.forEach((p, i) => p.resolve(events[i]!));
   }
 }

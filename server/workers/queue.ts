@@ -65,6 +65,13 @@ export class RunQueue {
     return (rowCount ?? 0) > 0;
   }
 
+  /** Deletes the jobs among `jobIds` that no worker has claimed yet; answers their ids. */
+  async withdrawMany(jobIds: string[]): Promise<Set<string>> {
+    if (jobIds.length === 0) return new Set();
+    const { rows } = await this.pool.query<{ id: string }>(`delete from pgboss.job where name = $1 and id = any($2::uuid[]) and state < 'active' returning id`, [RUN_QUEUE, jobIds]);
+    return new Set(rows.map((r) => r.id));
+  }
+
   async complete(client: PoolClient, jobId: string, status: string): Promise<void> {
     await this.boss.complete(RUN_QUEUE, jobId, { status }, { db: dbOf(client) });
   }

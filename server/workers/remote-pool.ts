@@ -68,6 +68,7 @@ export class RemotePool {
   private epochId = "";
   private leaseTimer: NodeJS.Timeout | null = null;
   private checking = false;
+  private checks = 0;
   private wakeQueued = false;
 
   constructor(private readonly o: RemotePoolOptions) {
@@ -85,6 +86,13 @@ export class RemotePool {
     });
   }
 
+  /**
+   * Runs that workers claimed under an earlier epoch without that API hearing of it (their claim signals were
+   * still unread when it stopped): they may have executed, so restart recovery retries them as new attempts
+   * instead of re-queueing them as they were (RunService.recoverInterrupted). Set by start().
+   */
+  readonly claimedBeforeStart = new Set<string>();
+
   /** This API incarnation's epoch (set by start()). */
   get epoch(): string {
     return this.epochId;
@@ -100,8 +108,9 @@ export class RemotePool {
         [this.epochId],
       );
       const reset = await this.queue.reset();
-      // Signals of earlier epochs have no reader any more.
-      await this.db.query(`delete from ${SCHEMA}.signals where epoch <> $1`, [this.epochId]);
+      // Signals of earlier epochs have no reader any more; their claims say which runs may have executed.
+      const old = await this.db.query<{ run_id: string; kind: string }>(`delete from ${SCHEMA}.signals where epoch <> $1 returning run_id, kind`, [this.epochId]);
+      for (const row of old.rows) if (row.kind === "claim") this.claimedBeforeStart.add(row.run_id);
       await this.control({ k: "epoch", epoch: this.epochId });
       if (reset.dropped + reset.failed > 0) this.o.log.warn(reset, "workers: dropped the previous daemon's waiting jobs and failed its claimed ones");
       await this.listener.start();
@@ -157,6 +166,23 @@ export class RemotePool {
       );
     }
     return true;
+  }
+
+  /** Shutdown: withdraws every job no worker has claimed yet (see ExecutorPoolPort.withdrawUnstarted). */
+  async withdrawUnstarted(onWithdrawn: (runId: string) => void): Promise<void> {
+    const waiting = [...this.pending.values()].filter((p) => p.queued && p.workerId === null);
+    let withdrawn: Set<string>;
+    try {
+      withdrawn = await this.queue.withdrawMany(waiting.map((p) => p.jobId));
+    } catch (err) {
+      this.o.log.error({ err }, "workers: could not withdraw the waiting jobs at shutdown");
+      return;
+    }
+    for (const p of waiting) {
+      if (!withdrawn.has(p.jobId)) continue;
+      onWithdrawn(p.runId);
+      this.settle(p, { status: "cancelled", error: workerRunError("TAU_E_RUN_CANCELLED", "Withdrawn from the queue at shutdown; still queued.") });
+    }
   }
 
   /**
@@ -215,6 +241,10 @@ export class RemotePool {
     this.checking = true;
     try {
       const ids = await expireLeases(this.db);
+      if (++this.checks % 60 === 0) {
+        // Signals a worker wrote for an earlier epoch after this API started have no reader.
+        await this.db.query(`delete from ${SCHEMA}.signals where epoch <> $1`, [this.epochId]);
+      }
       for (const id of ids) {
         this.lost.add(id);
         const jobIds: string[] = [];

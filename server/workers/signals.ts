@@ -26,20 +26,33 @@ export type Signal =
   | (SignalKey & { kind: "event"; body: SandboxEvent })
   | (SignalKey & { kind: "outcome"; body: RunOutcome });
 
-/** Rows written per insert: keeps a statement's parameters well under PostgreSQL's 65,535. */
+/** Rows written per statement: keeps one statement's text bounded. */
 const BATCH_ROWS = 500;
 
-/** Inserts signals (and wakes the API) inside the caller's transaction. */
-export async function insertSignals(client: PoolClient, signals: readonly Signal[]): Promise<void> {
+/**
+ * Inserts signals and wakes the API, one statement (one round trip) per BATCH_ROWS. More than one batch
+ * must be given a transaction's client, or a failure could leave part of them written.
+ */
+export async function insertSignals(db: Pool | PoolClient, signals: readonly Signal[]): Promise<void> {
   for (let i = 0; i < signals.length; i += BATCH_ROWS) {
     const batch = signals.slice(i, i + BATCH_ROWS);
-    await client.query(
-      `insert into ${SCHEMA}.signals (epoch, run_id, job_id, worker_id, kind, body)
-       select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])`,
-      [batch.map((s) => s.epoch), batch.map((s) => s.runId), batch.map((s) => s.jobId), batch.map((s) => s.workerId), batch.map((s) => s.kind), batch.map((s) => JSON.stringify(s.body))],
+    await db.query(
+      `with written as (
+         insert into ${SCHEMA}.signals (epoch, run_id, job_id, worker_id, kind, body)
+         select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+         returning 1)
+       select pg_notify($7, '') from (select count(*) from written) as n`,
+      [
+        batch.map((s) => s.epoch),
+        batch.map((s) => s.runId),
+        batch.map((s) => s.jobId),
+        batch.map((s) => s.workerId),
+        batch.map((s) => s.kind),
+        batch.map((s) => JSON.stringify(s.body)),
+        SIGNAL_CHANNEL,
+      ],
     );
   }
-  if (signals.length > 0) await client.query("select pg_notify($1, '')", [SIGNAL_CHANNEL]);
 }
 
 /**
@@ -81,10 +94,15 @@ export class SignalWriter {
     // transaction, so a batch is written exactly once.
     for (let attempt = 0; ; attempt++) {
       try {
-        await inTransaction(this.pool, async (client) => {
-          await insertSignals(client, batch.map((b) => b.signal));
-          for (const b of batch) if (b.after) await b.after(client);
-        });
+        const signals = batch.map((b) => b.signal);
+        // One statement is atomic by itself: a transaction only when there is more to do with it.
+        if (signals.length <= BATCH_ROWS && batch.every((b) => !b.after)) await insertSignals(this.pool, signals);
+        else {
+          await inTransaction(this.pool, async (client) => {
+            await insertSignals(client, signals);
+            for (const b of batch) if (b.after) await b.after(client);
+          });
+        }
         return;
       } catch (err) {
         this.onError(err);

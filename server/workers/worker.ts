@@ -209,6 +209,12 @@ export class Worker {
     for (const run of this.runs.values()) if (run.epoch !== epoch) this.abandon(run);
   }
 
+  private async refreshEpoch(): Promise<void> {
+    const { rows } = await this.db.query<{ epoch: string }>(`select epoch from ${SCHEMA}.api where id = 1`);
+    const epoch = rows[0]?.epoch ?? null;
+    if (epoch !== null && epoch !== this.epoch) this.newEpoch(epoch);
+  }
+
   private abandon(run: LocalRun): void {
     if (run.abandoned) return;
     run.abandoned = true;
@@ -238,22 +244,29 @@ export class Worker {
         const free = this.o.capacity - this.runs.size;
         if (free <= 0) return;
         const workerId = this.workerId;
-        const { jobs, epoch } = await inTransaction(this.db, async (client) => {
+        const jobs = await inTransaction(this.db, async (client) => {
           const fetched = await this.queue.fetch(client, free);
-          if (fetched.length === 0) return { jobs: [], epoch: this.epoch };
-          const { rows } = await client.query<{ epoch: string }>(`select epoch from ${SCHEMA}.api where id = 1`);
-          const current = rows[0]?.epoch ?? null;
-          const mine = fetched.filter((j) => j.data.epoch === current && !this.runs.has(j.data.job.runId));
-          const stale = fetched.filter((j) => !mine.includes(j));
-          // A job of another API incarnation: nobody waits for it (the current API re-queued its run itself).
-          for (const j of stale) await this.queue.complete(client, j.id, "dropped");
-          const claims: Signal[] = mine.map((j) => ({ kind: "claim", epoch: j.data.epoch, runId: j.data.job.runId, jobId: j.id, workerId, body: {} }));
+          const claims: Signal[] = fetched.map((j) => ({ kind: "claim", epoch: j.data.epoch, runId: j.data.job.runId, jobId: j.id, workerId, body: {} }));
           await insertSignals(client, claims);
-          return { jobs: mine, epoch: current };
+          return fetched;
         });
-        if (epoch !== null && epoch !== this.epoch) this.newEpoch(epoch);
-        for (const j of jobs) this.execute(j.id, j.data, workerId);
         if (jobs.length === 0) return;
+        // Another epoch than the one this worker knows: look again (the API may just have restarted).
+        if (jobs.some((j) => j.data.epoch !== this.epoch)) await this.refreshEpoch();
+        for (const j of jobs) {
+          // A job of another API incarnation: nobody waits for it (the current API re-queued its run itself,
+          // and reads only its own epoch's signals). Declared lost while claiming: the API fails such claims.
+          if (j.data.epoch !== this.epoch || workerId !== this.workerId) {
+            void inTransaction(this.db, (client) => this.queue.complete(client, j.id, "dropped")).catch(() => undefined);
+          } else if (this.runs.has(j.data.job.runId)) {
+            // The same run from an earlier epoch is still being stopped here: fail this attempt (retryable)
+            // rather than run two isolates under one run id.
+            const run: LocalRun = { runId: j.data.job.runId, jobId: j.id, epoch: j.data.epoch, workerId, abandoned: false };
+            this.report(run, { status: "failed", error: workerRunError("TAU_E_WORKER_LOST", "The worker was still stopping an earlier attempt of this run.", { worker: workerId }) });
+          } else {
+            this.execute(j.id, j.data, workerId);
+          }
+        }
       }
     } catch (err) {
       this.o.log.error({ err }, "worker: could not claim jobs");

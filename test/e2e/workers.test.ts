@@ -117,7 +117,7 @@ describe("taud worker", () => {
     const name = "spread";
     const source = `import { pipeline } from "tau";
 import { postgres } from "tau/connectors";
-export default pipeline<{ i: number }>({ name: "${name}", retries: 3, retryDelaySec: 0 }, async (ctx) => {
+export default pipeline<{ i: number }>({ name: "${name}", retries: 3, retryDelaySec: 0, maxConcurrentRuns: 1000 }, async (ctx) => {
   const end = Date.now() + 20;
   while (Date.now() < end) { /* work */ }
   await using db = postgres({ dsn: ctx.secret("SINK_DSN") });
@@ -128,17 +128,24 @@ export default pipeline<{ i: number }>({ name: "${name}", retries: 3, retryDelay
     const deployed = await tau(api, ["deploy", pipelineFile(src, name, source)]);
     expect(deployed.code, deployed.stdout).toBe(0);
 
-    const ids: string[] = [];
-    for (let i = 0; i < RUNS; i++) ids.push((await http<Run>("POST", `/api/pipelines/${name}/runs`, { params: { i } })).id);
+    // Queued at once (50 requests in flight), in order of i.
+    const ids: string[] = new Array(RUNS);
+    for (let from = 0; from < RUNS; from += 50) {
+      const batch = Array.from({ length: Math.min(50, RUNS - from) }, (_, k) => from + k);
+      await Promise.all(batch.map(async (i) => (ids[i] = (await http<Run>("POST", `/api/pipelines/${name}/runs`, { params: { i } })).id)));
+    }
 
-    // Kill a worker once the runs are well under way and it holds some.
-    const victim = workers[1]!;
+    // Once a quarter of the runs are done, kill the worker holding the most runs.
     await eventually(async () => Number((await db.query<{ n: string }>("select count(*) as n from sink"))[0]!.n) >= RUNS / 4, 120_000, "a quarter of the runs");
-    await eventually(
-      async () => (await http<{ workers: Array<{ id: string; running: number }> }>("GET", "/api/workers")).workers.find((w) => w.id === victim.id)!.running > 0,
+    const holding = await eventually(
+      async () => {
+        const listed = (await http<{ workers: Array<{ id: string; running: number }> }>("GET", "/api/workers")).workers.sort((a, b) => b.running - a.running);
+        return listed[0]!.running > 0 ? listed[0]! : undefined;
+      },
       30_000,
-      "the victim to hold runs",
+      "a worker holding runs",
     );
+    const victim = workers.find((w) => w.id === holding.id)!;
     const killedAt = Date.now();
     victim.proc.kill("SIGKILL");
     await victim.exited;
@@ -181,6 +188,7 @@ export default pipeline<{ i: number }>({ name: "${name}", retries: 3, retryDelay
     }
     // The victim's runs were recovered, by lease expiry, within lease + 10 s of the kill.
     expect(lost.length).toBeGreaterThan(0);
+    process.stderr.write(`workers e2e: ${lost.length} attempts lost with the killed worker, all retried; ${ids.length} runs succeeded\n`);
     for (const run of lost) {
       expect(run.error!.code).toBe("TAU_E_WORKER_LOST");
       expect(run.error!.details).toEqual({ worker: victim.id });
@@ -210,7 +218,7 @@ export default pipeline<{ i: number }>({ name: "${name}", retries: 3, retryDelay
   it("SIGTERM drains a worker: it claims nothing more, its runs finish and report, it deregisters and exits 0", async () => {
     const name = "slow";
     const source = `import { pipeline } from "tau";
-export default pipeline({ name: "${name}" }, async () => {
+export default pipeline({ name: "${name}", maxConcurrentRuns: 100 }, async () => {
   const end = Date.now() + 1500;
   while (Date.now() < end) { /* work */ }
   return { ok: true };
@@ -242,4 +250,65 @@ export default pipeline({ name: "${name}" }, async () => {
     expect(entry.state).toBe("stopped");
     expect(entry.endedAt).not.toBeNull();
   }, 120_000);
+
+  it("an API SIGKILLed with runs waiting and running on workers: the restarted API re-queues the waiting ones, retries the ones that ran, none runs twice unmarked", async () => {
+    while (workers.filter((w) => w.proc.exitCode === null && w.proc.signalCode === null).length < 2) await startWorker();
+    await db.query("create table sink2 (run_id text not null, i integer not null)");
+    const name = "through_restart";
+    const source = `import { pipeline } from "tau";
+import { postgres } from "tau/connectors";
+export default pipeline<{ i: number }>({ name: "${name}", retries: 2, retryDelaySec: 0, maxConcurrentRuns: 100 }, async (ctx) => {
+  const end = Date.now() + 1000;
+  while (Date.now() < end) { /* work */ }
+  await using db = postgres({ dsn: ctx.secret("SINK_DSN") });
+  await db.execute("INSERT INTO sink2 (run_id, i) VALUES ($1, $2)", [ctx.runId, ctx.params.i]);
+  return { i: ctx.params.i };
+});
+`;
+    expect((await tau(api, ["deploy", pipelineFile(src, name, source)])).code).toBe(0);
+    const ids: string[] = [];
+    for (let i = 0; i < 24; i++) ids.push((await http<Run>("POST", `/api/pipelines/${name}/runs`, { params: { i } })).id);
+    await eventually(
+      async () => (await http<{ workers: Array<{ running: number }> }>("GET", "/api/workers")).workers.some((w) => w.running > 0),
+      30_000,
+      "runs on workers",
+    );
+    await api.kill();
+    // Workers go on meanwhile: they finish what they hold and claim more, with nobody listening.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    api = await startDaemon({ home: api.home, env: { ...env, TAU_DATABASE_URL: db.url }, args: ["--runs-on", "workers"] });
+
+    const chains = new Map<string, Run[]>();
+    await eventually(
+      async () => {
+        for (const id of ids) {
+          const chain = [await http<Run>("GET", `/api/runs/${id}`)];
+          while (TERMINAL.includes(chain.at(-1)!.status) && chain.at(-1)!.retriedBy !== null) chain.push(await http<Run>("GET", `/api/runs/${chain.at(-1)!.retriedBy}`));
+          chains.set(id, chain);
+        }
+        return [...chains.values()].every((c) => TERMINAL.includes(c.at(-1)!.status));
+      },
+      120_000,
+      "every run to end after the restart",
+    );
+    const rows = await db.query<{ run_id: string; i: number }>("select run_id, i from sink2");
+    const written = new Map<string, number>();
+    for (const row of rows) written.set(row.run_id, (written.get(row.run_id) ?? 0) + 1);
+    let retried = 0;
+    for (const [i, id] of ids.entries()) {
+      const chain = chains.get(id)!;
+      expect(chain.at(-1)!.status, JSON.stringify(chain)).toBe("succeeded");
+      expect(written.get(chain.at(-1)!.id)).toBe(1);
+      for (const run of chain.slice(0, -1)) {
+        retried++;
+        expect(run.status).toBe("failed");
+        expect(run.error!.code).toBe("TAU_E_RUN_INTERRUPTED");
+        // An interrupted attempt may have written before the restart; at most once.
+        expect(written.get(run.id) ?? 0).toBeLessThanOrEqual(1);
+      }
+      const chainIds = new Set(chain.map((r) => r.id));
+      for (const row of rows.filter((r) => r.i === i)) expect(chainIds.has(row.run_id), row.run_id).toBe(true);
+    }
+    expect(retried).toBeGreaterThan(0);
+  }, 240_000);
 });

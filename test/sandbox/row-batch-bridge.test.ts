@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ExecutorPool } from "../../sandbox/pool";
 import type { RunOutcome } from "../../sandbox/types";
-import { hostileRuntime, pipelineFile, requireBuild, runSource, tempDir } from "./helpers";
+import { hostileRuntime, pipelineFile, policyWith, requireBuild, runSource, tempDir } from "./helpers";
 
 function resultOf(outcome: RunOutcome): unknown {
   if (outcome.status !== "succeeded") throw new Error(`run ${outcome.status}: ${JSON.stringify(outcome.error)}`);
@@ -75,6 +75,19 @@ describe("the columnar row transport through the real executor", () => {
       "extra VARCHAR",
     ]);
     expect(r.sample).toEqual({ id: 15, name: "n15", amount: 5, big: "150000000000", ok: false, day: "2024-01-16T00:00:00.000Z", meta: { i: 15, tags: ["x", 15] }, extra: "e15" });
+  });
+
+  it("a load whose columns would pass the byte limit where the same rows as objects fit goes as objects; one that fits neither way is refused", async () => {
+    // One column of short fractions: 10 characters a row as JSON objects, 8 bytes of a double (15 in UTF-8) as a column.
+    const source = pipelineFile(`
+  await using db = duckdb_local("limits.duckdb");
+  const rows = Array.from({ length: 10000 }, () => ({ a: 0.1 }));
+  const loaded = await db.load(rows, { table: "small" });
+  let refused = "";
+  try { await db.load(Array.from({ length: 20000 }, () => ({ a: 0.1 })), { table: "small" }); } catch (err: any) { refused = err.code; }
+  return { loaded, refused, count: (await db.extract("SELECT count(*) AS n FROM small"))[0] };`);
+    const { outcome } = await runSource(pool, source, { dataDir: dir.path, policy: policyWith({ bridgeBytes: 120_000 }) });
+    expect(resultOf(outcome)).toEqual({ loaded: 10000, refused: "TAU_E_BRIDGE_PAYLOAD_TOO_LARGE", count: { n: 10000 } });
   });
 
   it("answers every malformed batch from a hostile guest with a TAU_E_ code, and the target table keeps its rows", async () => {

@@ -24,6 +24,10 @@ describe("taud options", () => {
       jwtPublicKey: null,
       jwtPrivateKey: null,
       secretKey: null,
+      databaseUrl: null,
+      runsOn: "local",
+      capacity: 4,
+      workerLeaseSec: 15,
     });
   });
 

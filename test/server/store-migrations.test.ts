@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { MikroORM as SqliteORM } from "@mikro-orm/better-sqlite";
+import { Migrator } from "@mikro-orm/migrations";
 import { Store } from "../../server/store";
 import { Database } from "../../server/store/database";
 import { ENTITIES } from "../../server/store/entities";
@@ -45,12 +46,23 @@ describe("a SQLite database made before migrations existed", () => {
   const home = tempHome();
   afterAll(() => home.remove());
 
-  it("is baselined at open and keeps its rows", async () => {
+  it("is baselined at open, gains what it lacked of the first migration, and keeps its rows", async () => {
     const file = join(home.home, "tau.db");
-    // What the daemon did before migrations: updateSchema() on open, no migrations table.
-    const legacy = await SqliteORM.init({ dbName: file, entities: ENTITIES, baseDir: home.home, metadataCache: { enabled: false }, debug: false });
-    await legacy.schema.updateSchema();
+    // What the daemon made before migrations: the first migration's schema (an updateSchema() of that
+    // day's entities), no migrations table — and, like a file from an even older daemon, a column short.
+    const legacy = await SqliteORM.init({
+      dbName: file,
+      entities: ENTITIES,
+      baseDir: home.home,
+      metadataCache: { enabled: false },
+      debug: false,
+      extensions: [Migrator],
+      migrations: { migrationsList: MIGRATIONS.sqlite.slice(0, 1), tableName: "scratch_migrations", silent: true, snapshot: false },
+    });
+    await (legacy.getMigrator() as Migrator).up();
     const connection = legacy.em.getConnection();
+    await connection.execute("drop table scratch_migrations");
+    await connection.execute("alter table pipeline drop column catch_up");
     await connection.execute("insert into tenant (id, name, created_at) values ('local', 'Local', 1764000000000)");
     await connection.execute(
       `insert into pipeline (tenant_id, name, current_version, filename, description, enabled, tags, depends_on, retries, retry_delay_sec, max_concurrent_runs, created_at, updated_at)
@@ -67,6 +79,9 @@ describe("a SQLite database made before migrations existed", () => {
       expect((await store.pipelines.list("local")).map((p) => p.name)).toEqual(["old_one"]);
       expect(await store.runs.record("local", "run_old")).toMatchObject({ status: "succeeded", params: { a: 1 }, finishedAt: 1764000000500 });
       expect(await store.runs.lastSucceededAt(1)).toBe(1764000000500);
+      // The column it lacked is back, and usable.
+      await store.schedules.change("local", "old_one", { catchUp: 3 });
+      expect((await store.pipelines.findByName("local", "old_one"))!.catchUp).toBe(3);
     } finally {
       await store.close();
     }
