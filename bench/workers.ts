@@ -8,7 +8,8 @@
  * home, and the store on PostgreSQL — the fair reference for the workers' path. Two
  * pipelines: `noop` (returns at once: the cost of the path — queue, claim, signals, ledger) and `cpu`
  * (spins for 25 ms of CPU: work that a second worker can take on). For each, R runs are queued at once over
- * HTTP and the clock stops when the daemon reports none queued or running.
+ * HTTP and the clock stops when the daemon reports none queued or running. Then the median latency of a
+ * `noop` run triggered alone (POST with wait) — the claim path's NOTIFY, not a poll, decides it.
  *
  *   npm run build && npx tsx bench/workers.ts [--runs 400] [--capacity 8]
  *
@@ -122,6 +123,18 @@ async function measure(url: string, name: string, runs: number): Promise<number>
 }
 
 /** One configuration on its own database (the API's store may live there too: TAU_DATABASE_URL). */
+/** Median trigger → finished of `runs` runs one after another (POST with wait), in ms. */
+async function latency(url: string, name: string, runs: number): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    const run = await json(`${url}/api/pipelines/${name}/runs`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"wait":true}' });
+    if (run.status !== "succeeded") throw new Error(`run ${run.id} ${run.status}`);
+    times.push(performance.now() - t0);
+  }
+  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
+}
+
 async function configuration(label: string, workers: number, key: string, pgStore = true): Promise<Record<string, number>> {
   const dbName = `tau_w_bench_${randomBytes(4).toString("hex")}`;
   await admin(`create database ${dbName}`);
@@ -146,6 +159,7 @@ async function configuration(label: string, workers: number, key: string, pgStor
       await measure(url, name, 40); // warm-up: executors, caches, connections
       out[name] = await measure(url, name, RUNS);
     }
+    out.p50 = await latency(url, "noop", 50);
     process.stderr.write(`${label}: ${JSON.stringify(out)}\n`);
     return out;
   } finally {
@@ -164,10 +178,12 @@ async function main(): Promise<void> {
   for (const n of [1, 2, 3]) results.push([`${n} worker${n > 1 ? "s" : ""}`, await configuration(`${n} workers`, n, key)]);
   const base = results[0]![1];
   const rows = [
-    ["configuration", ...Object.keys(PIPELINES).flatMap((p) => [`${p} runs/s`, `${p} ×1 worker`])],
-    ["local, 1 executor, SQLite store", ...Object.keys(PIPELINES).flatMap((p) => [localSqlite[p]!.toFixed(1), (localSqlite[p]! / base[p]!).toFixed(2)])],
-    ["local, 1 executor, PG store", ...Object.keys(PIPELINES).flatMap((p) => [local[p]!.toFixed(1), (local[p]! / base[p]!).toFixed(2)])],
-    ...results.map(([label, r]) => [label, ...Object.keys(PIPELINES).flatMap((p) => [r[p]!.toFixed(1), (r[p]! / base[p]!).toFixed(2)])]),
+    ["configuration", ...Object.keys(PIPELINES).flatMap((p) => [`${p} runs/s`, `${p} ×1 worker`]), "noop p50 latency"],
+    ...([["local, 1 executor, SQLite store", localSqlite], ["local, 1 executor, PG store", local], ...results] as Array<[string, Record<string, number>]>).map(([label, r]) => [
+      label,
+      ...Object.keys(PIPELINES).flatMap((p) => [r[p]!.toFixed(1), (r[p]! / base[p]!).toFixed(2)]),
+      `${r.p50!.toFixed(1)} ms`,
+    ]),
   ];
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   process.stdout.write(`bench/workers: ${RUNS} runs per measurement, capacity ${CAPACITY} per worker, executors 1 per worker\n`);

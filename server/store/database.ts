@@ -210,7 +210,14 @@ async function openPostgres(url: string, home: string): Promise<Database> {
     pool.on("error", () => undefined);
     // Fails fast, with the driver's own words, when the server is unreachable or the database is missing.
     await pool.query("select 1");
-    orm = await PostgresORM.init({ ...ormOptions("postgresql", home), clientUrl: url, ensureDatabase: false });
+    orm = await PostgresORM.init({
+      ...ormOptions("postgresql", home),
+      clientUrl: url,
+      ensureDatabase: false,
+      // knex prints "Connection Error: …" on stderr (not a JSON log line) when the server drops an idle
+      // connection; the pool replaces it and the next query says so if the server is really gone.
+      driverOptions: { log: { warn: (message: unknown) => (/^Connection Error/.test(String(message)) ? undefined : console.warn(message)) } },
+    });
     await migrate(orm, "postgresql", pool);
     const rawPool = pool;
     const reader = new PgExecutor(rawPool);

@@ -23,7 +23,7 @@ export const MIGRATIONS = { sqlite: SQLITE_MIGRATIONS, postgresql: POSTGRESQL_MI
 
 export const MIGRATIONS_TABLE = "mikro_orm_migrations";
 
-/** Serialises migrations of processes sharing one PostgreSQL database (a daemon and its workers starting). */
+/** Serialises migrations of processes opening the store on one PostgreSQL database at the same time. */
 const MIGRATION_LOCK = 7_470_001;
 
 /** Migrates the database of `orm` to the newest migration of its dialect; returns the migrations it ran. */

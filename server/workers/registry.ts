@@ -64,8 +64,12 @@ export async function expireLeases(pool: Pool): Promise<string[]> {
      where state in ('active', 'draining') and heartbeat_at < now() - make_interval(secs => lease_sec)
      returning id`,
   );
-  await pool.query(`delete from ${SCHEMA}.workers where ended_at < now() - make_interval(secs => $1)`, [ENDED_KEPT_MS / 1000]);
   return rows.map((r) => r.id);
+}
+
+/** API, now and then: forgets workers that ended more than a day ago. */
+export async function pruneWorkers(pool: Pool): Promise<void> {
+  await pool.query(`delete from ${SCHEMA}.workers where ended_at < now() - make_interval(secs => $1)`, [ENDED_KEPT_MS / 1000]);
 }
 
 /** Live workers, and those that ended within the last hour; oldest first. */

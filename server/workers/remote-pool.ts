@@ -24,7 +24,7 @@ import type { SecretCipher } from "../secrets";
 import { sealJob } from "./job";
 import { Listener } from "./listener";
 import { RunQueue } from "./queue";
-import { expireLeases, listWorkers, type WorkerRow } from "./registry";
+import { expireLeases, listWorkers, pruneWorkers, type WorkerRow } from "./registry";
 import { workerRunError } from "./run-error";
 import { CONTROL_CHANNEL, ensureSchema, SCHEMA, SIGNAL_CHANNEL, WAKE_CHANNEL } from "./schema";
 import { SignalReader, type Signal } from "./signals";
@@ -244,6 +244,7 @@ export class RemotePool {
       if (++this.checks % 60 === 0) {
         // Signals a worker wrote for an earlier epoch after this API started have no reader.
         await this.db.query(`delete from ${SCHEMA}.signals where epoch <> $1`, [this.epochId]);
+        await pruneWorkers(this.db);
       }
       for (const id of ids) {
         this.lost.add(id);

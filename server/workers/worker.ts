@@ -71,6 +71,7 @@ export class Worker {
   private draining = false;
   private closed = false;
   private filling = false;
+  private beating = false;
   private fillAgain = false;
   private timers: NodeJS.Timeout[] = [];
   private idle: Array<() => void> = [];
@@ -171,7 +172,9 @@ export class Worker {
   }
 
   private async beat(): Promise<void> {
-    if (this.closed) return;
+    // One at a time: a slow database must not make two heartbeats both find the worker lost.
+    if (this.closed || this.beating) return;
+    this.beating = true;
     try {
       const answer = await heartbeat(this.db, this.workerId, this.runs.size);
       if (answer === null) {
@@ -186,6 +189,8 @@ export class Worker {
       }
     } catch (err) {
       this.o.log.error({ err }, "worker: heartbeat failed");
+    } finally {
+      this.beating = false;
     }
   }
 

@@ -311,4 +311,44 @@ export default pipeline<{ i: number }>({ name: "${name}", retries: 2, retryDelay
     }
     expect(retried).toBeGreaterThan(0);
   }, 240_000);
+
+  it("a gracefully stopped API lets the runs on workers finish and leaves the ones still waiting queued; the next API runs them under the same ids", async () => {
+    await db.query("create table sink3 (run_id text not null, i integer not null)");
+    const name = "graceful";
+    const source = `import { pipeline } from "tau";
+import { postgres } from "tau/connectors";
+export default pipeline<{ i: number }>({ name: "${name}", maxConcurrentRuns: 100 }, async (ctx) => {
+  const end = Date.now() + 800;
+  while (Date.now() < end) { /* work */ }
+  await using db = postgres({ dsn: ctx.secret("SINK_DSN") });
+  await db.execute("INSERT INTO sink3 (run_id, i) VALUES ($1, $2)", [ctx.runId, ctx.params.i]);
+  return { i: ctx.params.i };
+});
+`;
+    expect((await tau(api, ["deploy", pipelineFile(src, name, source)])).code).toBe(0);
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++) ids.push((await http<Run>("POST", `/api/pipelines/${name}/runs`, { params: { i } })).id);
+    await eventually(
+      async () => (await http<{ workers: Array<{ running: number }> }>("GET", "/api/workers")).workers.some((w) => w.running > 0),
+      30_000,
+      "runs on workers",
+    );
+    await api.stop();
+    const queuedAtStop = (await db.query<{ n: string }>("select count(*) as n from sink3"))[0]!.n;
+    api = await startDaemon({ home: api.home, env: { ...env, TAU_DATABASE_URL: db.url }, args: ["--runs-on", "workers"] });
+    const runs = await eventually(
+      async () => {
+        const all = await Promise.all(ids.map((id) => http<Run>("GET", `/api/runs/${id}`)));
+        return all.every((r) => TERMINAL.includes(r.status)) ? all : undefined;
+      },
+      120_000,
+      "every run to end",
+    );
+    for (const run of runs) expect({ status: run.status, attempt: run.attempt, retriedBy: run.retriedBy }).toEqual({ status: "succeeded", attempt: 1, retriedBy: null });
+    const rows = await db.query<{ run_id: string }>("select run_id from sink3");
+    expect(rows.map((r) => r.run_id).sort()).toEqual([...ids].sort());
+    // Some ran before the stop, some after the restart.
+    expect(Number(queuedAtStop)).toBeGreaterThan(0);
+    expect(Number(queuedAtStop)).toBeLessThan(ids.length);
+  }, 240_000);
 });

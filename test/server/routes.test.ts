@@ -37,6 +37,7 @@ const EXPECTED_ROUTES = [
   "get /api/status",
   "get /api/tenants",
   "get /api/version",
+  "get /api/workers",
   "post /api/dag/runs",
   "post /api/pipelines",
   "post /api/pipelines/{name}/depends",
@@ -65,6 +66,12 @@ describe("HTTP API", () => {
     expect(body.executors).toHaveLength(1);
     expect(body.executors[0]).toMatchObject({ id: 0, state: "ready", running: 0 });
     expect(body.startedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  });
+
+  it("lists no workers when runs execute on the daemon's own executors", async () => {
+    const { status, body } = await json(`${daemon.url}/api/workers`);
+    expect(status).toBe(200);
+    expect(body).toEqual({ runsOn: "local", workers: [] });
   });
 
   it("reports its version and API version", async () => {

@@ -13,7 +13,8 @@ import { ENTITIES } from "../../server/store/entities";
 import { MIGRATIONS, MIGRATIONS_TABLE } from "../../server/store/migrate";
 import { TauError } from "../../server/contract";
 import { tempHome } from "./helpers/daemon";
-import { backendDatabase, STORE_BACKENDS } from "./helpers/postgres";
+import { Client } from "pg";
+import { backendDatabase, freshDatabase, PG_ADMIN_URL, STORE_BACKENDS } from "./helpers/postgres";
 
 describe.each(STORE_BACKENDS)("migrations on %s", (backend) => {
   const home = tempHome();
@@ -107,6 +108,52 @@ describe("a PostgreSQL URL that leads nowhere", () => {
       expect(body.hint).toContain("TAU_DATABASE_URL");
       expect(JSON.stringify(body)).not.toContain("s3cret");
     } finally {
+      home.remove();
+    }
+  });
+});
+
+describe("a store on PostgreSQL", () => {
+  let database: Awaited<ReturnType<typeof freshDatabase>>;
+  beforeAll(async () => {
+    database = await freshDatabase();
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  it("is migrated once when two processes open it at the same time", async () => {
+    const homes = [tempHome(), tempHome()];
+    const stores = await Promise.all(homes.map((h) => Store.open({ home: h.home, databaseUrl: database.url, onEvents: () => undefined })));
+    try {
+      const client = new Client({ connectionString: database.url });
+      await client.connect();
+      const executed = await client.query(`select name from ${MIGRATIONS_TABLE}`).finally(() => client.end());
+      expect(executed.rows.map((r: { name: string }) => r.name)).toEqual(MIGRATIONS.postgresql.map((m) => m.name));
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+      for (const h of homes) h.remove();
+    }
+  });
+
+  it("survives the server dropping its connections: the next read reconnects", async () => {
+    const home = tempHome();
+    const store = await Store.open({ home: home.home, databaseUrl: database.url, onEvents: () => undefined });
+    try {
+      await store.pipelines.ensureTenant("local", "Local");
+      expect(await store.events.head()).toBe(0);
+      const admin = new Client({ connectionString: PG_ADMIN_URL });
+      await admin.connect();
+      const killed = await admin
+        .query("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()", [database.name])
+        .finally(() => admin.end());
+      expect(killed.rowCount).toBeGreaterThan(0);
+      await new Promise((r) => setTimeout(r, 100));
+      // Idle connections that died are dropped by the pools (no crash); reads and ORM queries go on.
+      expect(await store.events.head()).toBe(0);
+      expect((await store.tenants.list()).map((t) => t.id)).toEqual(["local"]);
+    } finally {
+      await store.close();
       home.remove();
     }
   });

@@ -180,4 +180,22 @@ describe("runs on workers over pg-boss", () => {
     expect((await spinning.outcome).status === "failed" && ((await spinning.outcome) as { error: { code: string } }).error.code).toBe("TAU_E_RUN_INTERRUPTED");
     expect(((await waiting.outcome) as { error: { code: string } }).error.code).toBe("TAU_E_RUN_INTERRUPTED");
   });
+
+  it("at shutdown, withdrawUnstarted gives back every run no worker has claimed and leaves claimed ones alone", async () => {
+    const pool = await api();
+    const w = await worker({ capacity: 1 });
+    const running = start(pool, await job(`const end = Date.now() + 1000; while (Date.now() < end) {} return "finished";`));
+    await eventually(() => running.startedOn.length === 1, 10_000, "the claim");
+    const waiting = await Promise.all([1, 2].map(async () => {
+      const j = await job(`return "never";`);
+      return { j, run: start(pool, j) };
+    }));
+    await eventually(async () => (await db.query("select 1 from pgboss.job where name = 'tau-runs' and state = 'created'")).length === 2, 10_000, "the waiting jobs");
+    const withdrawn: string[] = [];
+    await pool.withdrawUnstarted((runId) => withdrawn.push(runId));
+    expect(withdrawn.sort()).toEqual(waiting.map((x) => x.j.runId).sort());
+    for (const x of waiting) expect((await x.run.outcome).status).toBe("cancelled");
+    expect(await running.outcome).toEqual({ status: "succeeded", result: "finished" });
+    expect(w.running).toBe(0);
+  });
 });
