@@ -37,6 +37,8 @@ export interface DaemonDependencies {
   compile?: CompilePipeline;
   /** The scheduler's clock (default: the system clock); tests inject a manual one. */
   clock?: Clock;
+  /** Source of the retry backoff's jitter, in [0, 1) (default Math.random); tests pin it. */
+  random?: () => number;
 }
 
 export interface Daemon {
@@ -121,6 +123,7 @@ export async function createDaemon(options: DaemonOptions = {}, deps: DaemonDepe
       home: o.home,
       concurrency: o.concurrency,
       tenantConcurrency: o.tenantConcurrency,
+      ...(deps.random ? { random: deps.random } : {}),
       maxQueued: o.maxQueued,
       executorName: `taud:${process.pid}`,
       runViewLogLines: RUN_VIEW_LOG_LINES,

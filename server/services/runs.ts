@@ -86,6 +86,8 @@ interface ActiveRun extends QueuedRun {
   ended: boolean;
   /** `tau cancel` asked for this run: it is not started if it has not been yet, and never retried. */
   cancelRequested: boolean;
+  /** With `startOn: "claim"`, false until an executor has taken the run: until then it counts as queued. */
+  claimed: boolean;
   done: Promise<void>;
 }
 
@@ -294,13 +296,20 @@ export class RunService {
     return this.waiters.wait(runId, isDone, timeoutMs, signal);
   }
 
-  /** Queued runs (pending retries included) and running ones. */
-  /** Queued (retries waiting out their backoff included) and running runs: daemon-wide, or one tenant's. */
+  /**
+   * Queued (retries waiting out their backoff, and runs handed to workers that none has claimed yet,
+   * included) and running runs: daemon-wide, or one tenant's.
+   */
   counts(tenantId?: string): { queued: number; running: number } {
-    if (tenantId === undefined) return { queued: this.queue.queued + this.retries.size, running: this.active.size };
     let running = 0;
-    for (const run of this.active.values()) if (run.ref.tenantId === tenantId) running++;
-    return { queued: this.queue.countsFor(tenantId).queued + this.retries.count((r) => r.tenantId === tenantId), running };
+    let handedOver = 0;
+    for (const run of this.active.values()) {
+      if (tenantId !== undefined && run.ref.tenantId !== tenantId) continue;
+      if (run.claimed) running++;
+      else handedOver++;
+    }
+    if (tenantId === undefined) return { queued: this.queue.queued + this.retries.size + handedOver, running };
+    return { queued: this.queue.countsFor(tenantId).queued + this.retries.count((r) => r.tenantId === tenantId) + handedOver, running };
   }
 
   /**
@@ -369,6 +378,7 @@ export class RunService {
         interrupted: false,
         ended: false,
         cancelRequested: false,
+        claimed: this.options.startOn !== "claim",
         done: new Promise<void>((resolve) => (resolveDone = resolve)),
       };
       this.active.set(run.ref.runId, run);
@@ -417,6 +427,7 @@ export class RunService {
         const onStart =
           this.options.startOn === "claim"
             ? (executor: string): void => {
+                run.claimed = true;
                 if (!run.ended) this.submit(store.ledger.started(run.ref, Date.now(), executor));
               }
             : undefined;

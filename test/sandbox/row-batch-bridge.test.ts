@@ -90,6 +90,30 @@ describe("the columnar row transport through the real executor", () => {
     expect(resultOf(outcome)).toEqual({ loaded: 10000, refused: "TAU_E_BRIDGE_PAYLOAD_TOO_LARGE", count: { n: 10000 } });
   });
 
+  it("rows that do not fit the columnar shape load, or fail, exactly as before through the row transport", async () => {
+    const source = pipelineFile(`
+  await using db = duckdb_local("fallback.duckdb");
+  const codes: Record<string, unknown> = {};
+  const attempt = async (name: string, rows: unknown[]) => {
+    try { codes[name] = await db.load(rows as any, { table: "fb" }); } catch (err: any) { codes[name] = err.code + ": " + err.message; }
+  };
+  const cyclic: any = { id: 9 };
+  cyclic.self = cyclic;
+  await attempt("array row", [{ id: 1 }, [2]]);
+  await attempt("cycle", [cyclic]);
+  await attempt("row with toJSON", [{ id: 3, toJSON: () => ({ id: 33 }) }]);
+  await attempt("sparse", Array.from({ length: 300 }, (_, i) => ({ id: 100 + i, ["f" + i]: i })));
+  return { codes, rows: await db.extract("SELECT id FROM fb ORDER BY id LIMIT 3"), count: (await db.extract("SELECT count(*) AS n FROM fb"))[0] };`);
+    const { outcome } = await runSource(pool, source, { dataDir: dir.path });
+    const r = resultOf(outcome) as { codes: Record<string, string | number>; rows: unknown[]; count: unknown };
+    expect(r.codes["array row"]).toBe("TAU_E_CONNECTOR_ARGS_INVALID: Row 1 is not an object; load takes an array of objects (one per row).");
+    expect(String(r.codes.cycle)).toMatch(/^TAU_E_BRIDGE_PAYLOAD_INVALID: The data passed to connector.call is not plain JSON/);
+    expect(r.codes["row with toJSON"]).toBe(1);
+    expect(r.codes.sparse).toBe(300);
+    expect(r.rows).toEqual([{ id: 33 }, { id: 100 }, { id: 101 }]);
+    expect(r.count).toEqual({ n: 301 });
+  });
+
   it("answers every malformed batch from a hostile guest with a TAU_E_ code, and the target table keeps its rows", async () => {
     const source = pipelineFile(`
   const leak = (globalThis as any).__leak;

@@ -64,6 +64,10 @@ describe("GET /api/workers in hosted mode", () => {
     const other = (await call<WorkersView>(`${daemon.url}/api/workers`, token("tb", "viewer"))).body;
     expect(other.workers).toEqual([expect.objectContaining({ id: worker.id, host: null, pid: null, running: 0 })]);
 
+    // Claimed runs count as running; none is left waiting.
+    const status = await call<{ runs: { queued: number; running: number } }>(`${daemon.url}/api/status`, operator);
+    expect(status.body.runs).toEqual({ queued: 0, running: 1 });
+
     // The run's executor names the worker that claimed it.
     const events = await call<{ events: Array<{ kind: string; data: Record<string, unknown> | null }> }>(`${daemon.url}/api/runs/${run.body.id}/events`, operator);
     expect(events.body.events.find((e) => e.kind === "run.started")?.data).toEqual({ executor: `worker:${worker.id}` });

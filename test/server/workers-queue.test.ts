@@ -198,4 +198,25 @@ describe("runs on workers over pg-boss", () => {
     expect(await running.outcome).toEqual({ status: "succeeded", result: "finished" });
     expect(w.running).toBe(0);
   });
+
+  it("when PostgreSQL drops every connection of the API and the worker, both reconnect and runs go on", async () => {
+    const pool = await api();
+    const w = await worker();
+    expect(await start(pool, await job(`return "before";`)).outcome).toEqual({ status: "succeeded", result: "before" });
+    const killed = await db.query<{ n: string }>(
+      `select count(pg_terminate_backend(pid)) as n from pg_stat_activity
+       where datname = current_database() and application_name in ('taud-api', 'taud-worker', 'tau-workers-listen') and pid <> pg_backend_pid()`,
+    );
+    expect(Number(killed[0]!.n)).toBeGreaterThanOrEqual(2);
+    const after = start(pool, await job(`return "after";`));
+    expect(await after.outcome).toEqual({ status: "succeeded", result: "after" });
+    expect(after.startedOn).toEqual([`worker:${w.id}`]);
+    // The listening connections are back: a cancel (NOTIFY) reaches the worker again.
+    const spinning = await job(`ctx.log.info("spinning"); while (true) {}`);
+    const running = start(pool, spinning);
+    await eventually(() => running.events.length > 0, 10_000, "the run to start");
+    await eventually(async () => (await db.query("select 1 from pg_stat_activity where application_name = 'tau-workers-listen'")).length >= 2, 10_000, "the listeners");
+    pool.cancel(spinning.runId);
+    expect((await running.outcome).status).toBe("cancelled");
+  });
 });
