@@ -55,6 +55,12 @@ async function main(argv: string[]): Promise<void> {
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
+  // Stopped on its own (docs/hosted.md: the database lock lost to another daemon): exit non-zero.
+  void daemon.stoppedItself.then(async () => {
+    stopping = true;
+    await daemon.close().catch(() => undefined);
+    process.exit(1);
+  });
 }
 
 /** `taud token …` (token-command.ts): one JSON line on stdout, exit 2 on bad options. */

@@ -3,6 +3,7 @@
  * services, HTTP API. `close()` shuts down gracefully (see `Daemon.close`).
  */
 import { mkdirSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { TauError } from "./contract";
@@ -22,7 +23,7 @@ import { RunService } from "./services/runs";
 import { SecretService } from "./services/secrets";
 import { TenantService } from "./services/tenants";
 import { SecretCipher } from "./secrets";
-import { Store } from "./store";
+import { DatabaseLock, Store } from "./store";
 import { RemotePool } from "./workers";
 import { version as TAU_VERSION } from "../package.json";
 
@@ -52,6 +53,11 @@ export interface Daemon {
    * close the HTTP server and WebSockets, the executor pool, and the database.
    */
   close(): Promise<void>;
+  /**
+   * Settles when the daemon stopped on its own (not through close()): with a PostgreSQL store, when its
+   * database lock was lost and another API daemon took the database meanwhile. bin.ts exits then.
+   */
+  readonly stoppedItself: Promise<void>;
 }
 
 /**
@@ -81,6 +87,17 @@ export async function createDaemon(options: DaemonOptions = {}, deps: DaemonDepe
   const log = app.log;
   const bus = new EventBus((err) => log.error({ err }, "event listener failed"));
   const cleanups: Array<() => Promise<void> | void> = [() => lock.release()];
+  let closing = false;
+  let closed: Promise<void> | undefined;
+  /** The graceful close, once the daemon is assembled. */
+  let shutdown: (() => Promise<void>) | null = null;
+  let markStopped!: () => void;
+  const stoppedItself = new Promise<void>((resolve) => (markStopped = resolve));
+  const stopItself = async (): Promise<void> => {
+    if (closing) return;
+    markStopped();
+    await shutdown?.();
+  };
   const cleanup = async (): Promise<void> => {
     for (const fn of cleanups.reverse()) await Promise.resolve(fn()).catch((err: unknown) => log.error({ err }, "cleanup failed"));
   };
@@ -88,6 +105,31 @@ export async function createDaemon(options: DaemonOptions = {}, deps: DaemonDepe
   try {
     const store = await Store.open({ home: o.home, databaseUrl: o.databaseUrl, onEvents: (events) => bus.publish(events) });
     cleanups.push(() => store.close());
+    if (o.databaseUrl) {
+      const url = o.databaseUrl;
+      // One API daemon per database (store/database-lock.ts). Should the lock's connection break, it is taken
+      // again once the server answers; if another daemon took it meanwhile, this one stops.
+      const hold = async (): Promise<void> => {
+        const lock = await DatabaseLock.acquire({ url, onLost: (err) => void regain(err) });
+        cleanups.push(() => lock.release());
+      };
+      const regain = async (err: Error): Promise<void> => {
+        log.error({ err }, "lost the database lock's connection; taking the lock again");
+        for (let attempt = 1; !closing; attempt++) {
+          await sleep(Math.min(500 * attempt, 5_000));
+          try {
+            return await hold();
+          } catch (e) {
+            if (e instanceof TauError && e.code === "TAU_E_DATABASE_LOCKED") {
+              log.fatal({ err: e }, "another API daemon took the database while its lock was lost; stopping");
+              return stopItself();
+            }
+            log.error({ err: e, attempt }, "could not take the database lock again yet");
+          }
+        }
+      };
+      await hold();
+    }
     if (o.mode === "local") await store.pipelines.ensureTenant(LOCAL_TENANT, "Local");
     const tenants = new TenantService({ store, mode: o.mode, adminTenant: o.adminTenant, tokens });
     await tenants.start();
@@ -152,7 +194,6 @@ export async function createDaemon(options: DaemonOptions = {}, deps: DaemonDepe
       hooks: { guard: (tenantId, meta, existing, write) => dag.guardDeploy(tenantId, meta, existing, write), changed: (tenantId, name) => schedules.refresh(tenantId, name) },
     });
 
-    let closing = false;
     await registerApi(
       app,
       {
@@ -180,21 +221,16 @@ export async function createDaemon(options: DaemonOptions = {}, deps: DaemonDepe
     cleanups.push(() => schedules.stop());
     await app.listen({ port: o.port, host: o.bind });
 
-    let closed: Promise<void> | undefined;
-    return {
-      app,
-      url: urlOf(app, o.bind),
-      options: o,
-      close: () =>
-        (closed ??= (async () => {
-          closing = true;
-          dag.beginShutdown();
-          await schedules.stop();
-          await runs.shutdown(o.shutdownGraceMs);
-          await dag.stop();
-          await cleanup();
-        })()),
-    };
+    shutdown = () =>
+      (closed ??= (async () => {
+        closing = true;
+        dag.beginShutdown();
+        await schedules.stop();
+        await runs.shutdown(o.shutdownGraceMs);
+        await dag.stop();
+        await cleanup();
+      })());
+    return { app, url: urlOf(app, o.bind), options: o, stoppedItself, close: shutdown };
   } catch (err) {
     await cleanup();
     throw err;

@@ -133,6 +133,7 @@ export const ERRORS = {
   // ── daemon (taud) and its store ──────────────────────────────────────────────────────────────────
   TAU_E_DAEMON_OPTIONS_INVALID: spec(400, "Invalid taud option.", "Check the flag or TAU_* variable named in details.option; run `taud --help` for the accepted options."),
   TAU_E_DAEMON_HOME_LOCKED: spec(409, "Another taud is already using this home folder.", "Stop the daemon whose pid is in details.pid, or start this one with another --home (TAU_HOME)."),
+  TAU_E_DATABASE_LOCKED: spec(409, "Another taud API daemon is already using this PostgreSQL database.", "Stop the daemon named in details (host, pid), or point this one at another database (TAU_DATABASE_URL). Only one API daemon may use a database; add capacity with `taud worker` processes, which share it."),
   TAU_E_DAEMON_SHUTTING_DOWN: spec(503, "taud is shutting down and accepts no new work.", "Wait for the daemon to restart, then retry.", true),
   TAU_E_DASHBOARD_NOT_BUILT: spec(503, "This taud has no built dashboard to serve.", "Run `npm run build` in the Tau checkout (it writes dist/web/), then restart taud; the API under /api works without it."),
   TAU_E_REQUEST_TOO_LARGE: spec(413, "The request body is too large.", "Send less data per request; details.limitBytes gives the limit."),

@@ -26,6 +26,7 @@ export type { ScheduleRecord, ScheduleSave, ScheduleChange } from "./schedules";
 export type { GraphNodeRecord, GraphRunMember } from "./graph-runs";
 export { effectiveSchedule, effectiveDependsOn, DEFAULT_CATCH_UP } from "./schedules";
 export { iso, isoOrNull } from "./time";
+export { DatabaseLock } from "./database-lock";
 export type { SecretInfo } from "./tenants";
 export type { Dialect } from "./sql";
 export type { TenantRow } from "./entities";
