@@ -183,6 +183,9 @@ export interface StatusView {
   pipelines: number;
   runs: { queued: number; running: number };
   executors: ExecutorStatus[];
+  /** Where runs execute: the daemon's own executors, or `taud worker` processes (their live count and slots). */
+  runsOn: "local" | "workers";
+  workers: { active: number; draining: number; capacity: number } | null;
 }
 
 /** A `taud worker` process (GET /api/workers; docs/workers.md). */

@@ -204,6 +204,8 @@ export const StatusView = object({
   pipelines: Count,
   runs: object({ queued: Count, running: Count }),
   executors: { type: "array", items: ExecutorStatus },
+  runsOn: { type: "string", enum: ["local", "workers"] },
+  workers: orNull(object({ active: Count, draining: Count, capacity: Count })),
 });
 
 export const VersionView = object({

@@ -62,7 +62,8 @@ describe("HTTP API", () => {
     const { status, body } = await json<StatusView>(`${daemon.url}/api/status`);
     expect(status).toBe(200);
     expect(body).toMatchObject({ status: "ok", mode: "local", home: home.home, pid: process.pid, pipelines: 0, runs: { queued: 0, running: 0 } });
-    expect(Object.keys(body)).toEqual(["status", "version", "mode", "home", "pid", "startedAt", "uptimeMs", "pipelines", "runs", "executors"]);
+    expect(Object.keys(body)).toEqual(["status", "version", "mode", "home", "pid", "startedAt", "uptimeMs", "pipelines", "runs", "executors", "runsOn", "workers"]);
+    expect(body).toMatchObject({ runsOn: "local", workers: null });
     expect(body.executors).toHaveLength(1);
     expect(body.executors[0]).toMatchObject({ id: 0, state: "ready", running: 0 });
     expect(body.startedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);

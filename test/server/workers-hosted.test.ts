@@ -65,8 +65,10 @@ describe("GET /api/workers in hosted mode", () => {
     expect(other.workers).toEqual([expect.objectContaining({ id: worker.id, host: null, pid: null, running: 0 })]);
 
     // Claimed runs count as running; none is left waiting.
-    const status = await call<{ runs: { queued: number; running: number } }>(`${daemon.url}/api/status`, operator);
+    const status = await call<{ runs: { queued: number; running: number }; runsOn: string; workers: unknown }>(`${daemon.url}/api/status`, operator);
     expect(status.body.runs).toEqual({ queued: 0, running: 1 });
+    expect(status.body.runsOn).toBe("workers");
+    expect(status.body.workers).toEqual({ active: 1, draining: 0, capacity: 2 });
 
     // The run's executor names the worker that claimed it.
     const events = await call<{ events: Array<{ kind: string; data: Record<string, unknown> | null }> }>(`${daemon.url}/api/runs/${run.body.id}/events`, operator);

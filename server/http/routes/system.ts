@@ -7,6 +7,17 @@ import { iso } from "../../store";
 import type { ApiContext } from "../context";
 import type { RouteCatalog } from "../openapi";
 
+/** Live workers and their slots (GET /api/workers has each one). */
+async function workerSummary(workers: NonNullable<ApiContext["workers"]>): Promise<NonNullable<StatusView["workers"]>> {
+  const { rows } = await workers.workers(null);
+  const live = rows.filter((w) => w.state === "active" || w.state === "draining");
+  return {
+    active: live.filter((w) => w.state === "active").length,
+    draining: live.filter((w) => w.state === "draining").length,
+    capacity: live.filter((w) => w.state === "active").reduce((sum, w) => sum + w.capacity, 0),
+  };
+}
+
 const errors = { "4xx": S.ErrorResponse, "5xx": S.ErrorResponse };
 
 export async function systemRoutes(app: FastifyInstance, ctx: ApiContext & { catalog: RouteCatalog }): Promise<void> {
@@ -40,6 +51,8 @@ export async function systemRoutes(app: FastifyInstance, ctx: ApiContext & { cat
         // The tenant's own runs: in hosted mode, other tenants' activity is not theirs to see.
         runs: ctx.runs.counts(request.tenantId),
         executors: host ? ctx.pool.status() : ctx.pool.status().map((e) => ({ ...e, pid: null })),
+        runsOn: ctx.workers ? "workers" : "local",
+        workers: ctx.workers ? await workerSummary(ctx.workers) : null,
       };
     },
   );

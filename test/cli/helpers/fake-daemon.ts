@@ -167,6 +167,8 @@ export async function startFakeDaemon(options: FakeDaemonOptions = {}): Promise<
         pipelines: pipelines.size,
         runs: { queued: all.filter((r) => r.status === "queued").length, running: all.filter((r) => r.status === "running").length },
         executors: [{ id: 0, pid: process.pid, state: "ready", running: 0, restarts: 0 }],
+        runsOn: "local",
+        workers: null,
       });
     }
     if (a === "errors" && method === "GET") {
