@@ -75,6 +75,11 @@ export async function* batchesOf(source: RowSource): AsyncGenerator<Batch> {
     if (source.columns.length > 0) yield source.columns;
     return;
   }
+  if (source.parts) {
+    // A pipelined load (column-parts.ts): each part as it arrives.
+    for (let b = await source.parts.next(); b; b = await source.parts.next()) if (b.length > 0) yield b;
+    return;
+  }
   for await (const batch of source) yield batch;
 }
 

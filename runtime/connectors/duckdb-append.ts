@@ -7,10 +7,10 @@
  * no DEFAULT (the appender would not apply it).
  */
 import type { DuckDBAppender, DuckDBConnection } from "@duckdb/node-api";
-import { batchesOf } from "./column-batch";
+import { ColumnBatch, batchesOf } from "./column-batch";
 import { quoteIdent, type TableName } from "./duckdb-sql";
 import { ChunkWriter, type VectorKind } from "./duckdb-vectors";
-import { DUCKDB_TYPES, findColumn, findTypeConflict, logicalTypeOf, type ColumnInference, type TargetColumn } from "./rows";
+import { ColumnInference, DUCKDB_TYPES, findColumn, findTypeConflict, logicalTypeOf, type TargetColumn } from "./rows";
 import type { RowSource } from "./types";
 
 /** The vector a column of this DuckDB type is written as, or null when the column needs the staging path. */
@@ -60,12 +60,22 @@ export async function appendDirect(
     open = null;
     current?.appender.closeSync(); // flushes what is left: a constraint violation surfaces here
   };
+  // A pipelined load (column-parts.ts): a part with a field the table lacks is appended together with every
+  // later part as one batch (every row with that field is there, so its inferred type is the one-batch one),
+  // and a type conflict is reported as over all the rows at once.
+  const parts = source.parts ?? null;
+  const original = parts ? columns.map((col) => ({ ...col })) : [];
   try {
-    for await (const batch of batchesOf(source)) {
+    for await (let batch of batchesOf(source)) {
       if (batch.length === 0) continue;
+      if (parts && batch instanceof ColumnBatch && batch.names.some((name) => !findColumn(columns, name))) batch = await parts.rest(batch);
       inference.observe(batch);
       const inferred = inference.columns();
       const conflict = findTypeConflict(batch, inferred, columns, table.text, total);
+      if (conflict && parts) {
+        const whole = await parts.whole();
+        throw findTypeConflict(whole, new ColumnInference().observe(whole).columns(), original, table.text, 0) ?? conflict;
+      }
       if (conflict) throw conflict;
       for (const col of inferred) {
         if (findColumn(columns, col.name)) continue;

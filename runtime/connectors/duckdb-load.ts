@@ -23,7 +23,7 @@
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { TauError } from "../../server/contract";
-import { batchesOf, type Batch } from "./column-batch";
+import { batchesOf, columnSource, type Batch } from "./column-batch";
 import { appendDirect } from "./duckdb-append";
 import { copyChunks } from "./duckdb-copy";
 import { DuckDbCursor } from "./duckdb-cursor";
@@ -65,6 +65,9 @@ export async function loadIntoDuckDb(c: DuckDBConnection, source: RowSource, req
 async function loadRows(st: LoadStatements, source: RowSource, table: ReturnType<typeof parseTableName>, request: LoadRequest, before: ExistingTable | null): Promise<number> {
   const { c } = st;
   const mode = request.mode;
+  // Rows arriving in parts (a pipelined load) are appended as they come only into a table the appender can
+  // fill; any other load waits for every part and goes exactly as the same rows in one batch.
+  if (source.parts && !(mode === "append" && before?.direct)) source = columnSource(await source.parts.whole());
   const run = (statement: string): Promise<void> => st.run(statement);
   const note = (what: string): void => st.note(what);
   const inference = new ColumnInference();

@@ -20,6 +20,7 @@ import type { ConnectorContext, ConnectorDriver, HostConnector } from "./types";
 export type { ConnectorContext, ConnectorDriver, HostConnector, LoadRequest, LoadingConnector, RowCursor, RowSource, StreamingConnector } from "./types";
 export { RawJson } from "./types";
 export { ColumnBatch, columnSource, batchesOf, type Batch } from "./column-batch";
+export { ColumnParts, mergeBatches, partsSource } from "./column-parts";
 export {
   DUCKDB_LOCAL_KIND,
   DEFAULT_WAREHOUSE_FILE,

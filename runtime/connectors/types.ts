@@ -5,6 +5,7 @@
  */
 import type { Policy, PolicyLimits } from "../../policies";
 import type { ColumnBatch } from "./column-batch";
+import type { ColumnParts } from "./column-parts";
 
 /** What a driver may know about the run that opens it. */
 export interface ConnectorContext {
@@ -53,7 +54,7 @@ export interface RowCursor {
  * that came over the bridge's columnar transport also carry `columns` (the same one batch, as columns), which
  * a driver that writes a column at a time reads instead of the row objects (column-batch.ts).
  */
-export type RowSource = AsyncIterable<Record<string, unknown>[]> & { readonly cursor?: RowCursor; readonly columns?: ColumnBatch };
+export type RowSource = AsyncIterable<Record<string, unknown>[]> & { readonly cursor?: RowCursor; readonly columns?: ColumnBatch; readonly parts?: ColumnParts };
 
 /** A HostConnector that can stream a query's result (for `stream()` and host-side copies). */
 export interface StreamingConnector extends HostConnector {

@@ -146,6 +146,19 @@ export function bridgeCallText(op: string, payloadText: string, site: TauSdkErro
   return send(op, payloadText, site, true);
 }
 
+/** Whether a refused step operation waits to be thrown at the next SDK call (a pipelined load then is not started). */
+export function deferredErrorPending(): boolean {
+  return deferredError !== null;
+}
+
+/**
+ * Sends an operation of a pipelined load (row-batch-parts.ts) without throwing a deferred step refusal first:
+ * the load was started only with none pending, and its final call must reach the host so the load ends.
+ */
+export function bridgeSend(op: string, payload: unknown, site: TauSdkError, encoded = false): Promise<unknown> {
+  return send(op, payload, site, encoded);
+}
+
 function send(op: string, payload: unknown, site: TauSdkError, encoded = false): Promise<unknown> {
   const step = hooks?.currentStep() ?? null;
   return new PromiseCtor<unknown>((resolve, reject) => {

@@ -132,13 +132,23 @@ function kindLetter(bits: number): string {
   return "j";
 }
 
+/** Rows `from`..`to` of a load sent in parts: part number `part` (from 1) of load `load`. */
+export interface RowBatchPart {
+  load: string;
+  part: number;
+  from: number;
+  to: number;
+}
+
 /**
  * The `connector.load` payload for `rows` going to connector `handle` with load `options`, or null when the
  * rows are better sent by the row transport (see the file comment). Throws what JSON.stringify of the rows
  * would throw (a cycle, a throwing getter or toJSON).
  */
-export function encodeRowBatch(handle: string | number, options: Record<string, unknown>, rows: readonly unknown[]): string | null {
-  const n = rows.length;
+export function encodeRowBatch(handle: string | number, options: Record<string, unknown>, rows: readonly unknown[], part?: RowBatchPart): string | null {
+  /** Rows from..from+n of `rows` (a part of a pipelined load, or all of them). */
+  const from = part ? part.from : 0;
+  const n = part ? part.to - part.from : rows.length;
   const names: string[] = [];
   const columns: unknown[][] = [];
   const kinds: number[] = [];
@@ -153,7 +163,7 @@ export function encodeRowBatch(handle: string | number, options: Record<string, 
   let plainPrototype = true;
   for (const _key in ObjectPrototype) plainPrototype = false;
   for (let r = 0; r < n; r++) {
-    const row = rows[r];
+    const row = rows[from + r];
     if (typeof row !== "object" || row === null || ArrayIsArray(row)) return null;
     if (typeof (row as { toJSON?: unknown }).toJSON === "function") return null;
     const values = row as Record<string, unknown>;
@@ -282,5 +292,6 @@ export function encodeRowBatch(handle: string | number, options: Record<string, 
     body += text;
     arrayPush(header, [names[c], asDoubles ? "f" : kindLetter(kinds[c]!), text.length]);
   }
-  return JSONStringify({ handle, options, rows: n, columns: header }) + "\n" + body;
+  const head = part ? { handle, options, rows: n, columns: header, load: part.load, part: part.part } : { handle, options, rows: n, columns: header };
+  return JSONStringify(head) + "\n" + body;
 }

@@ -4,6 +4,7 @@
  * ./connectors/ and is built with `createSqlConnector`.
  */
 import { bridgeCallText, callSite } from "./bridge";
+import { NOT_SENT, loadInParts, loadsInParts } from "./row-batch-parts";
 import { fillSdkError, type TauSdkError } from "./errors";
 import type { JsonValue } from "./json";
 import { createConnectorCore, rejectWith } from "./connector-handle";
@@ -311,12 +312,28 @@ export function createSqlConnector<Mode extends string>(
         // fails, as row objects: the row transport then reports the problem exactly as before.
         const handle = await core.handle(site);
         let text: string | null = null;
-        try {
-          text = encodeRowBatch(handle, opts, rows as readonly unknown[]);
-        } catch {
-          text = null;
+        // A large DuckDB append goes in parts, encoded while the host appends the previous one (row-batch-parts.ts).
+        let parted: unknown = NOT_SENT;
+        if (loadsInParts(kind, mode, (rows as readonly unknown[]).length)) {
+          try {
+            parted = await loadInParts(handle, opts, rows as readonly unknown[], columnsSite);
+          } catch (err) {
+            // Parts add up to what one payload may hold, like the rows sent at once: then the row transport.
+            if (err !== columnsSite || columnsSite.code !== "TAU_E_BRIDGE_PAYLOAD_TOO_LARGE") throw err;
+            parted = null;
+          }
         }
-        if (text === null) value = await core.call("load", [rows, opts], site);
+        if (parted !== NOT_SENT) {
+          text = null;
+        } else {
+          try {
+            text = encodeRowBatch(handle, opts, rows as readonly unknown[]);
+          } catch {
+            text = null;
+          }
+        }
+        if (parted !== NOT_SENT && parted !== null) value = parted;
+        else if (text === null) value = await core.call("load", [rows, opts], site);
         else {
           try {
             value = await bridgeCallText("connector.load", text, columnsSite);

@@ -5,14 +5,15 @@
  * paths removed. docs/bridge-protocol.md is the contract.
  */
 import { checkConnector, type Policy, type PolicyLimits } from "../../policies";
-import { RawJson, type ConnectorHost, type HostConnector } from "../../runtime/connectors";
+import { RawJson, type ConnectorHost, type HostConnector, type RowSource } from "../../runtime/connectors";
 import { ERRORS, TauError, isErrorCode, type ErrorCode } from "../../server/contract";
 import { isJsonObject, parseGuardedJson, stringifyGuarded, utf8Bytes } from "../json-guard";
 import type { SecretScrubber } from "../scrub";
 import { materialize as materializeEngine } from "../../runtime/materializations";
 import { RunCursors, isLoadingConnector } from "./connector-streams";
 import { materializationOn, materializeOp, type MaterializeEngine } from "./materialize-op";
-import { decodeRowBatch } from "./row-batch";
+import { PipelinedLoads } from "./pipelined-load";
+import { PART_OF, decodeRowBatch } from "./row-batch";
 import type { RunEvents } from "./run-events";
 import { capText } from "./run-error";
 import { stripHostDetails, stripHostDetailsDeep } from "./sanitize";
@@ -45,9 +46,18 @@ export class Bridge {
   private ended = false;
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly cursors: RunCursors;
+  private readonly loads: PipelinedLoads;
 
   constructor(private readonly o: BridgeOptions) {
     this.cursors = new RunCursors({ maxBatchRows: o.limits.extractRows });
+    this.loads = new PipelinedLoads({
+      connector: (handle) => {
+        const h = typeof handle === "string" ? this.handles.get(handle) : undefined;
+        return h && !h.closing ? h.connector : null;
+      },
+      start: (handle, connector, source, options) => this.track(this.loadParts(handle, connector, source, options)),
+      maxBytes: o.limits.bridgeBytes,
+    });
   }
 
   /** An asynchronous operation. Resolves with the answer JSON; never rejects. */
@@ -81,6 +91,8 @@ export class Bridge {
   /** Closes every connector the run left open and refuses later operations. Never rejects. */
   async end(): Promise<void> {
     this.ended = true;
+    // A pipelined load still open is rolled back before its connector closes (pipelined-load.ts).
+    await this.loads.abort(null, new TauError("TAU_E_CONNECTOR_CLOSED", "The run ended during the load."));
     await this.cursors.closeAll();
     const closing = [...this.handles.keys()].map((h) => this.closeHandle(h));
     await Promise.all(closing);
@@ -119,6 +131,8 @@ export class Bridge {
         return this.track(this.connectorOpen(p));
       case "connector.call":
         return this.track(this.connectorCall(p));
+      case "connector.loadEnd":
+        return this.loads.end(payload);
       case "connector.close":
         if (typeof p.handle !== "string") throw new TauError("TAU_E_CONNECTOR_ARGS_INVALID", "connector.close needs a handle.");
         await this.closeHandle(p.handle);
@@ -198,7 +212,17 @@ export class Bridge {
   private async connectorLoad(payloadText: unknown): Promise<unknown> {
     if (this.ended) throw new TauError("TAU_E_CONNECTOR_CLOSED", "The run has ended.");
     if (this.o.mode === "describe") throw this.notWhileDescribing("connector.load");
-    const { handle, options, batch } = decodeRowBatch(payloadText, { maxBytes: this.o.limits.bridgeBytes, maxDepth: this.o.limits.jsonDepth });
+    let decoded: ReturnType<typeof decodeRowBatch>;
+    try {
+      decoded = decodeRowBatch(payloadText, { maxBytes: this.o.limits.bridgeBytes, maxDepth: this.o.limits.jsonDepth });
+    } catch (err) {
+      // A refused part fails its load (the final call reports the same error).
+      if (typeof err === "object" && err !== null && PART_OF in err) this.loads.failOpen((err as { [PART_OF]: unknown })[PART_OF], err);
+      throw err;
+    }
+    // A part of a pipelined load (pipelined-load.ts): answered once the load has taken it.
+    if ("load" in decoded) return this.loads.part(decoded, Buffer.byteLength(payloadText as string, "utf8"));
+    const { handle, options, batch } = decoded;
     const h = typeof handle === "string" ? this.handles.get(handle) : undefined;
     if (!h || h.closing) throw new TauError("TAU_E_CONNECTOR_CLOSED", h ? undefined : "Unknown connector handle.");
     const load = async (): Promise<unknown> => {
@@ -212,12 +236,23 @@ export class Bridge {
     return this.track(load());
   }
 
+  /** Part 1 of a pipelined load arrived: the driver's load of the parts as they come. */
+  private async loadParts(handle: string, connector: HostConnector, source: RowSource, options: unknown): Promise<number> {
+    const h = this.handles.get(handle);
+    const materializing = materializationOn(connector);
+    if (materializing) await materializing;
+    if (!h || h.closing) throw new TauError("TAU_E_CONNECTOR_CLOSED");
+    if (!isLoadingConnector(connector)) throw new TauError("TAU_E_BRIDGE_PAYLOAD_INVALID", `Pipelined load: ${capText(connector.kind, 40)} cannot take a load in parts.`);
+    return this.cursors.loadSource(connector, source, options);
+  }
+
   private closeHandle(handle: string): Promise<void> {
     const h = this.handles.get(handle);
     if (!h) return Promise.resolve();
     if (!h.closing) {
-      h.closing = this.cursors
-        .closeFor(handle)
+      h.closing = this.loads
+        .abort(handle, new TauError("TAU_E_CONNECTOR_CLOSED", "The connector was closed during the load."))
+        .then(() => this.cursors.closeFor(handle))
         .then(() => h.connector.close())
         .catch(() => undefined);
       h.closing.finally(() => this.handles.delete(handle));

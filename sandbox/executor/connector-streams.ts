@@ -134,6 +134,12 @@ export class RunCursors {
     return target.loadFrom(columnSource(batch), request);
   }
 
+  /** A pipelined load's parts as they arrive (pipelined-load.ts) for a LoadingConnector. */
+  loadSource(target: LoadingConnector, source: RowSource, optionsArg: unknown): Promise<number> {
+    const request = parseLoadRequest(optionsArg, LOAD_MODES, target.kind);
+    return target.loadFrom(source, request);
+  }
+
   /** Closes the cursors of connector `handle` (it is closing); later opens on it are refused. */
   async closeFor(handle: string): Promise<void> {
     this.closedHandles.add(handle);

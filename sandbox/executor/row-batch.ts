@@ -24,7 +24,13 @@ export interface DecodedRowBatch {
   handle: unknown;
   options: unknown;
   batch: ColumnBatch;
+  /** A part of a pipelined load (pipelined-load.ts): the header's `load` and `part`, unchecked. */
+  load?: unknown;
+  part?: unknown;
 }
+
+/** The load id of a part whose header parsed but whose columns were refused (set on the thrown error). */
+export const PART_OF = Symbol("partOf");
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -41,7 +47,14 @@ function invalid(message: string, details: Record<string, unknown> = {}): TauErr
 export function decodeRowBatch(text: unknown, limits: JsonLimits): DecodedRowBatch {
   if (typeof text !== "string") throw invalid(`the payload must be a string, got ${text === null ? "null" : typeof text}.`);
   if (text.length > limits.maxBytes || utf8Bytes(text) > limits.maxBytes) {
-    throw new TauError("TAU_E_BRIDGE_PAYLOAD_TOO_LARGE", `The payload is larger than ${limits.maxBytes} bytes.`, { limitBytes: limits.maxBytes });
+    const err = new TauError("TAU_E_BRIDGE_PAYLOAD_TOO_LARGE", `The payload is larger than ${limits.maxBytes} bytes.`, { limitBytes: limits.maxBytes });
+    // A part of a pipelined load: its load fails with this error (the final call reports it).
+    const end = text.indexOf("\n");
+    if (end > 0 && end <= MAX_HEADER_CHARS) {
+      const head = parseGuardedJson(text.slice(0, end), limits, "header");
+      if (head.ok && isJsonObject(head.value) && "load" in head.value) Object.defineProperty(err, PART_OF, { value: head.value.load });
+    }
+    throw err;
   }
   const nl = text.indexOf("\n");
   if (nl < 0 || nl > MAX_HEADER_CHARS) throw invalid("no header line (or one longer than 4 MiB).");
@@ -49,6 +62,15 @@ export function decodeRowBatch(text: unknown, limits: JsonLimits): DecodedRowBat
   if (!parsed.ok) throw invalid(parsed.problem.message);
   const header = parsed.value;
   if (!isJsonObject(header)) throw invalid("the header is not an object.");
+  try {
+    return decodeBody(text, nl, header, limits);
+  } catch (err) {
+    if ("load" in header && typeof err === "object" && err !== null) Object.defineProperty(err, PART_OF, { value: header.load });
+    throw err;
+  }
+}
+
+function decodeBody(text: string, nl: number, header: Record<string, unknown>, limits: JsonLimits): DecodedRowBatch {
   const rows = header.rows;
   if (typeof rows !== "number" || !Number.isSafeInteger(rows) || rows < 0) throw invalid("the header's row count is not a non-negative integer.");
   if (!Array.isArray(header.columns)) throw invalid("the header has no column list.");
@@ -82,7 +104,12 @@ export function decodeRowBatch(text: unknown, limits: JsonLimits): DecodedRowBat
     at += lengths[c];
     columns.push(kinds[c] === "f" ? decodeDoubles(body, names[c], rows) : decodeColumn(body, names[c], kinds[c], rows, limits));
   }
-  return { handle: header.handle, options: header.options, batch: new ColumnBatch(names, columns, rows) };
+  const decoded: DecodedRowBatch = { handle: header.handle, options: header.options, batch: new ColumnBatch(names, columns, rows) };
+  if ("load" in header) {
+    decoded.load = header.load;
+    decoded.part = header.part;
+  }
+  return decoded;
 }
 
 /** Kind `f`: 8 characters (bytes 0–255) per value, the little-endian bytes of a finite double. */

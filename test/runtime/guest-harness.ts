@@ -76,6 +76,7 @@ export class GuestHarness {
   private readonly refuseSteps: Set<string>;
   private db: { instance: DuckDBInstance; connection: DuckDBConnection } | null = null;
   private readonly handles = new Set<string>();
+  private readonly parts = new Map<string, { options: unknown; rows: unknown[] }>();
   private nextHandle = 1;
   private readonly answering = new Set<Promise<void>>();
 
@@ -183,6 +184,8 @@ export class GuestHarness {
       // The columnar row transport: decoded as the executor's bridge decodes it, recorded with the rows as objects.
       const decoded = decodeRowBatch(payloadText, { maxBytes: 64 * 1024 * 1024, maxDepth: 64 });
       payload = { handle: decoded.handle, options: decoded.options, rows: decoded.batch.rows() };
+      // A part of a pipelined append (runtime/sdk/row-batch-parts.ts): its rows are loaded at the final call.
+      if ("load" in decoded) Object.assign(payload, { load: decoded.load, part: decoded.part });
     } else {
       payload = JSON.parse(payloadText) as Record<string, unknown>;
     }
@@ -232,7 +235,19 @@ export class GuestHarness {
           return { ok: true, value: await this.call(p.method as string, p.args as unknown[]) };
         case "connector.load":
           if (!this.handles.has(p.handle as string)) return fail("TAU_E_CONNECTOR_CLOSED", "Unknown handle.");
+          if (typeof p.load === "string") {
+            const parts = this.parts.get(p.load) ?? { options: p.options, rows: [] };
+            parts.rows.push(...(p.rows as unknown[]));
+            this.parts.set(p.load, parts);
+            return { ok: true, value: {} };
+          }
           return { ok: true, value: await this.call("load", [p.rows, p.options]) };
+        case "connector.loadEnd": {
+          const parts = this.parts.get(p.load as string);
+          this.parts.delete(p.load as string);
+          if (!parts) return fail("TAU_E_BRIDGE_PAYLOAD_INVALID", "No parts.");
+          return { ok: true, value: p.abort === true ? null : await this.call("load", [parts.rows, parts.options]) };
+        }
         case "connector.close":
           this.handles.delete(p.handle as string);
           return { ok: true, value: {} };
