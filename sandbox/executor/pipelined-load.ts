@@ -20,6 +20,8 @@ import { capText } from "./run-error";
 
 /** Parts the host holds decoded and not yet taken by the load (the guest waits for acks beyond its own limit). */
 export const MAX_QUEUED = 8;
+/** Ended loads remembered per run (see markFinished). */
+const MAX_FINISHED = 1_024;
 /** Pipelined loads open at once in one run (one per connector handle). */
 const MAX_OPEN = 16;
 /** The connector kinds whose loads take parts as they arrive. */
@@ -56,6 +58,15 @@ export class PipelinedLoads {
   private readonly refused = new Map<string, unknown>();
 
   constructor(private readonly host: PipelineHost) {}
+
+  /**
+   * Remembers an ended load, so a late part is refused as such. Bounded: a guest could end any number of
+   * loads; a part of a load forgotten here is refused all the same, as a part of an unknown load.
+   */
+  private markFinished(id: string): void {
+    this.finished.add(id);
+    if (this.finished.size > MAX_FINISHED) this.finished.delete(this.finished.values().next().value!);
+  }
 
   /** A part arrived (decoded); resolves once the load has taken it (back-pressure), rejects if the load failed. */
   async part(decoded: DecodedRowBatch, bytes: number): Promise<Record<string, never>> {
@@ -95,13 +106,13 @@ export class PipelinedLoads {
     const refused = this.refused.get(id);
     if (refused !== undefined && !this.open.has(id)) {
       this.refused.delete(id);
-      this.finished.add(id);
+      this.markFinished(id);
       throw refused;
     }
     const load = this.open.get(id);
     if (!load) throw invalid(`the final call of load '${id}' came without any part.`, { load: id });
     this.open.delete(id);
-    this.finished.add(id);
+    this.markFinished(id);
     if (p.handle !== load.handle) {
       const err = invalid(`the final call of load '${id}' names another connector.`, { load: id });
       await this.settle(load, err);
@@ -141,7 +152,7 @@ export class PipelinedLoads {
     const loads = [...this.open.values()].filter((l) => handle === null || l.handle === handle);
     for (const l of loads) {
       this.open.delete(l.id);
-      this.finished.add(l.id);
+      this.markFinished(l.id);
     }
     await Promise.all(loads.map((l) => this.settle(l, err)));
   }
