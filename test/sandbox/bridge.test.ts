@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findPackageRoot } from "../../sandbox/package-root";
 import { ExecutorPool } from "../../sandbox/pool";
 import type { RunOutcome } from "../../sandbox/types";
-import { hostileRuntime, pipelineFile, policyWith, requireBuild, runSource, tempDir } from "./helpers";
+import { pipelineFile, policyWith, requireBuild, runSource, tempDir, useHostilePool } from "./helpers";
 
 function resultOf(outcome: RunOutcome): unknown {
   if (outcome.status !== "succeeded") throw new Error(`run ${outcome.status}: ${JSON.stringify(outcome.error)}`);
@@ -185,18 +185,7 @@ describe("the bridge through the real guest runtime", () => {
 });
 
 describe("the bridge against a hostile guest that holds the raw dispatch functions", () => {
-  const dir = tempDir();
-  let pool: ExecutorPool;
-
-  beforeAll(async () => {
-    requireBuild();
-    pool = new ExecutorPool({ size: 1, env: { ...process.env, TAU_GUEST_RUNTIME: hostileRuntime(dir.path) }, onStderr: () => undefined });
-    await pool.start();
-  });
-  afterAll(async () => {
-    await pool?.close();
-    dir.remove();
-  });
+  const hostile = useHostilePool();
 
   it("guest-to-host data are strings only: non-string arguments are refused in the guest, never cloned to the host", async () => {
     const source = pipelineFile(`
@@ -216,13 +205,13 @@ describe("the bridge against a hostile guest that holds the raw dispatch functio
     try { attempt(); attempts[name] = "accepted"; } catch (err: any) { attempts[name] = err.constructor.name + ": " + err.message; }
   }
   return attempts;`);
-    const { outcome } = await runSource(pool, source, { dataDir: dir.path });
+    const { outcome } = await runSource(hostile.pool, source, { dataDir: hostile.dir.path });
     const attempts = resultOf(outcome) as Record<string, string>;
     expect(Object.keys(attempts)).toHaveLength(5);
     for (const [name, result] of Object.entries(attempts)) {
       expect(result, name).toMatch(/^TypeError: tau bridge: dispatch/);
     }
-    const next = await runSource(pool, pipelineFile(`return "alive";`), { dataDir: dir.path });
+    const next = await runSource(hostile.pool, pipelineFile(`return "alive";`), { dataDir: hostile.dir.path });
     expect(resultOf(next.outcome)).toBe("alive");
   });
 
@@ -248,7 +237,7 @@ describe("the bridge against a hostile guest that holds the raw dispatch functio
   const answers: Record<string, unknown> = {};
   for (const [id, text] of leak.answers) if (id > 900000) answers[id] = JSON.parse(text);
   return { sync, answers };`);
-    const { outcome } = await runSource(pool, source, { dataDir: dir.path });
+    const { outcome } = await runSource(hostile.pool, source, { dataDir: hostile.dir.path });
     const { sync, answers } = resultOf(outcome) as { sync: Record<string, any>; answers: Record<string, any> };
     expect(sync["not json"]).toMatchObject({ ok: false, error: { code: "TAU_E_BRIDGE_PAYLOAD_INVALID" } });
     expect(sync["unknown sync op"]).toMatchObject({ ok: false, error: { code: "TAU_E_BRIDGE_OP_UNKNOWN" } });

@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { DEFAULT_LIMITS, LOCAL_POLICY, type Policy, type PolicyLimits } from "../../policies";
 import { compilePipeline } from "../../sandbox/compile";
 import { defaultExecutorPath, defaultGuestRuntimePath } from "../../sandbox/executor-paths";
-import type { ExecutorPool } from "../../sandbox/pool";
+import { afterAll, beforeAll } from "vitest";
+import { ExecutorPool } from "../../sandbox/pool";
 import type { CompiledPipeline, RunJob, RunOutcome, SandboxEvent } from "../../sandbox/types";
 
 export function requireBuild(): void {
@@ -114,6 +115,31 @@ export function hostileRuntime(dir: string): string {
   const file = join(dir, "hostile-runtime.js");
   writeFileSync(file, before + real + after);
   return file;
+}
+
+/**
+ * One executor whose guest runtime is `hostileRuntime`, started before the tests of the calling `describe`
+ * and closed after them, with a temporary data folder.
+ */
+export function useHostilePool(): { readonly dir: { path: string; remove(): void }; readonly pool: ExecutorPool } {
+  const dir = tempDir();
+  let pool: ExecutorPool | undefined;
+  beforeAll(async () => {
+    requireBuild();
+    pool = new ExecutorPool({ size: 1, env: { ...process.env, TAU_GUEST_RUNTIME: hostileRuntime(dir.path) }, onStderr: () => undefined });
+    await pool.start();
+  });
+  afterAll(async () => {
+    await pool?.close();
+    dir.remove();
+  });
+  return {
+    dir,
+    get pool(): ExecutorPool {
+      if (!pool) throw new Error("the hostile pool is not started yet");
+      return pool;
+    },
+  };
 }
 
 export async function waitFor(check: () => boolean, timeoutMs = 10_000, what = "condition"): Promise<void> {

@@ -4,11 +4,10 @@
  * are the ones the same rows sent at once give, a failed or abandoned load leaves the target as it was, and a
  * hostile guest's parts are refused with TAU_E_ codes.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ExecutorPool } from "../../sandbox/pool";
+import { describe, expect, it } from "vitest";
 import { PART_ROWS } from "../../runtime/sdk/row-batch-parts";
 import type { RunOutcome } from "../../sandbox/types";
-import { hostileRuntime, pipelineFile, policyWith, requireBuild, runSource, startSource, tempDir, waitFor } from "./helpers";
+import { pipelineFile, policyWith, runSource, startSource, useHostilePool, waitFor } from "./helpers";
 
 function resultOf(outcome: RunOutcome): unknown {
   if (outcome.status !== "succeeded") throw new Error(`run ${outcome.status}: ${JSON.stringify(outcome.error)}`);
@@ -39,18 +38,7 @@ const RAW = `
 `;
 
 describe("pipelined DuckDB appends through the real executor", () => {
-  const dir = tempDir();
-  let pool: ExecutorPool;
-
-  beforeAll(async () => {
-    requireBuild();
-    pool = new ExecutorPool({ size: 1, env: { ...process.env, TAU_GUEST_RUNTIME: hostileRuntime(dir.path) }, onStderr: () => undefined });
-    await pool.start();
-  });
-  afterAll(async () => {
-    await pool?.close();
-    dir.remove();
-  });
+  const hostile = useHostilePool();
 
   it("gives the tables, types and counts that the same rows sent at once give: missing table, existing table, a new field in a later part", async () => {
     const source = pipelineFile(`${RAW}
@@ -85,7 +73,7 @@ describe("pipelined DuckDB appends through the real executor", () => {
   out.both = both;
   out.two = (await db.extract("SELECT count(*) AS n FROM p_two"))[0].n;
   return out;`);
-    const { outcome } = await runSource(pool, source, { dataDir: dir.path });
+    const { outcome } = await runSource(hostile.pool, source, { dataDir: hostile.dir.path });
     const r = resultOf(outcome) as Record<string, any>;
     expect(r.missingLoaded).toBe(60000);
     expect(r.missingRows).toBe(60000);
@@ -115,7 +103,7 @@ describe("pipelined DuckDB appends through the real executor", () => {
   const single = await viaRows("r_c", rows);
   return { piped, single, counts: [(await db.extract("SELECT count(*) AS n FROM p_c"))[0].n, (await db.extract("SELECT count(*) AS n FROM r_c"))[0].n],
     after: await db.load(rows.slice(0, 26000).map((r, i) => ({ id: i, amount: 1 })), { table: "p_c" }) };`);
-    const { outcome } = await runSource(pool, source, { dataDir: dir.path });
+    const { outcome } = await runSource(hostile.pool, source, { dataDir: hostile.dir.path });
     const r = resultOf(outcome) as Record<string, any>;
     expect(r.piped).toMatch(/^TAU_E_CONNECTOR_TYPE_MISMATCH: Column 'id' of p_c is INTEGER; row 52000 has/);
     expect(r.piped.replace("p_c", "r_c")).toBe(r.single);
@@ -131,7 +119,7 @@ describe("pipelined DuckDB appends through the real executor", () => {
   let refused = "";
   try { await db.load(Array.from({ length: 90000 }, () => ({ a: 0.1 })), { table: "small" }); } catch (err: any) { refused = err.code; }
   return { loaded, refused, count: (await db.extract("SELECT count(*) AS n FROM small"))[0] };`);
-    const { outcome } = await runSource(pool, source, { dataDir: dir.path, policy: policyWith({ bridgeBytes: 700_000 }) });
+    const { outcome } = await runSource(hostile.pool, source, { dataDir: hostile.dir.path, policy: policyWith({ bridgeBytes: 700_000 }) });
     expect(resultOf(outcome)).toEqual({ loaded: 60000, refused: "TAU_E_BRIDGE_PAYLOAD_TOO_LARGE", count: { n: 60000 } });
   });
 
@@ -145,21 +133,21 @@ describe("pipelined DuckDB appends through the real executor", () => {
   const a = await raw("connector.load", ${JSON.stringify(header(2, 1, "x1"))} + "\\n[3,4]");
   if (!a.ok) return a;
   throw new Error("gone mid-load");`);
-    const one = await runSource(pool, first, { dataDir: dir.path });
+    const one = await runSource(hostile.pool, first, { dataDir: hostile.dir.path });
     expect(one.outcome.status).toBe("failed");
     const second = pipelineFile(`
   await using db = duckdb_local("ends.duckdb");
   const before = await db.extract("SELECT id FROM t ORDER BY id");
   const loaded = await db.load(Array.from({ length: 30000 }, (_, i) => ({ id: 10 + i })), { table: "t" });
   return { before, loaded, n: (await db.extract("SELECT count(*) AS n FROM t"))[0].n };`);
-    const two = await runSource(pool, second, { dataDir: dir.path });
+    const two = await runSource(hostile.pool, second, { dataDir: hostile.dir.path });
     expect(resultOf(two.outcome)).toEqual({ before: [{ id: 1 }], loaded: 30000, n: 30001 });
   });
 
   it("cancelling a run mid-load (parts taken, no final call) rolls the load back; the next run loads into the same file", async () => {
     const header = JSON.stringify({ handle: "h2", options: { table: "t", mode: "append" }, rows: 2, columns: [["id", "n", 5]], load: "k1", part: 1 });
     const started = await startSource(
-      pool,
+      hostile.pool,
       pipelineFile(`${RAW}
   await using db = duckdb_local("cancel.duckdb");
   await db.execute("CREATE TABLE IF NOT EXISTS t (id INTEGER)");
@@ -167,18 +155,18 @@ describe("pipelined DuckDB appends through the real executor", () => {
   const a = await raw("connector.load", ${JSON.stringify(header)} + "\\n[3,4]");
   ctx.log.info("part taken: " + JSON.stringify(a));
   while (true) {}`),
-      { dataDir: dir.path },
+      { dataDir: hostile.dir.path },
     );
     await waitFor(() => started.events.some((e) => JSON.stringify(e).includes("part taken")), 20_000, "the part to be taken");
     expect(JSON.stringify(started.events)).toContain('part taken: {\\"ok\\":true,\\"value\\":{}}');
-    expect(pool.cancel(started.job.runId)).toBe(true);
+    expect(hostile.pool.cancel(started.job.runId)).toBe(true);
     expect((await started.done).status).toBe("cancelled");
     const next = pipelineFile(`
   await using db = duckdb_local("cancel.duckdb");
   const before = await db.extract("SELECT id FROM t ORDER BY id");
   const loaded = await db.load(Array.from({ length: 30000 }, (_, i) => ({ id: 10 + i })), { table: "t" });
   return { before, loaded, n: (await db.extract("SELECT count(*) AS n FROM t"))[0].n };`);
-    const two = await runSource(pool, next, { dataDir: dir.path });
+    const two = await runSource(hostile.pool, next, { dataDir: hostile.dir.path });
     expect(resultOf(two.outcome)).toEqual({ before: [{ id: 1 }], loaded: 30000, n: 30001 });
   });
 
@@ -215,7 +203,7 @@ describe("pipelined DuckDB appends through the real executor", () => {
   out.badPartNumber = code(await raw("connector.load", part("g2", 0, [70])));
   const ids = (await db.extract("SELECT id FROM t ORDER BY id")).map((r: any) => r.id);
   return { out, ids };`);
-    const { outcome } = await runSource(pool, source, { dataDir: dir.path });
+    const { outcome } = await runSource(hostile.pool, source, { dataDir: hostile.dir.path });
     const r = resultOf(outcome) as { out: Record<string, string>; ids: number[] };
     const INVALID = "TAU_E_BRIDGE_PAYLOAD_INVALID";
     expect(r.out).toEqual({

@@ -3,10 +3,9 @@
  * and gives the same table as the row transport, and a hostile guest holding the raw dispatch function gets
  * an ok:false answer with a TAU_E_ code for every malformed batch, with the target table left as it was.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ExecutorPool } from "../../sandbox/pool";
+import { describe, expect, it } from "vitest";
 import type { RunOutcome } from "../../sandbox/types";
-import { hostileRuntime, pipelineFile, policyWith, requireBuild, runSource, tempDir } from "./helpers";
+import { pipelineFile, policyWith, runSource, useHostilePool } from "./helpers";
 
 function resultOf(outcome: RunOutcome): unknown {
   if (outcome.status !== "succeeded") throw new Error(`run ${outcome.status}: ${JSON.stringify(outcome.error)}`);
@@ -14,18 +13,7 @@ function resultOf(outcome: RunOutcome): unknown {
 }
 
 describe("the columnar row transport through the real executor", () => {
-  const dir = tempDir();
-  let pool: ExecutorPool;
-
-  beforeAll(async () => {
-    requireBuild();
-    pool = new ExecutorPool({ size: 1, env: { ...process.env, TAU_GUEST_RUNTIME: hostileRuntime(dir.path) }, onStderr: () => undefined });
-    await pool.start();
-  });
-  afterAll(async () => {
-    await pool?.close();
-    dir.remove();
-  });
+  const hostile = useHostilePool();
 
   it("db.load sends the rows as columns, and the table equals one loaded from the same rows sent as objects", async () => {
     const source = pipelineFile(`
@@ -57,7 +45,7 @@ describe("the columnar row transport through the real executor", () => {
   const b = await db.extract("SELECT * FROM via_rows ORDER BY id");
   return { viaColumns, viaRows, same: JSON.stringify(a) === JSON.stringify(b), n: a.length,
     schemaA: await db.getSchema("via_columns"), schemaB: await db.getSchema("via_rows"), sample: a[15] };`);
-    const { outcome } = await runSource(pool, source, { dataDir: dir.path });
+    const { outcome } = await runSource(hostile.pool, source, { dataDir: hostile.dir.path });
     const r = resultOf(outcome) as Record<string, any>;
     expect(r.viaColumns).toBe(5000);
     expect(r.viaRows).toEqual({ ok: true, value: 5000 });
@@ -86,7 +74,7 @@ describe("the columnar row transport through the real executor", () => {
   let refused = "";
   try { await db.load(Array.from({ length: 20000 }, () => ({ a: 0.1 })), { table: "small" }); } catch (err: any) { refused = err.code; }
   return { loaded, refused, count: (await db.extract("SELECT count(*) AS n FROM small"))[0] };`);
-    const { outcome } = await runSource(pool, source, { dataDir: dir.path, policy: policyWith({ bridgeBytes: 120_000 }) });
+    const { outcome } = await runSource(hostile.pool, source, { dataDir: hostile.dir.path, policy: policyWith({ bridgeBytes: 120_000 }) });
     expect(resultOf(outcome)).toEqual({ loaded: 10000, refused: "TAU_E_BRIDGE_PAYLOAD_TOO_LARGE", count: { n: 10000 } });
   });
 
@@ -104,7 +92,7 @@ describe("the columnar row transport through the real executor", () => {
   await attempt("row with toJSON", [{ id: 3, toJSON: () => ({ id: 33 }) }]);
   await attempt("sparse", Array.from({ length: 300 }, (_, i) => ({ id: 100 + i, ["f" + i]: i })));
   return { codes, rows: await db.extract("SELECT id FROM fb ORDER BY id LIMIT 3"), count: (await db.extract("SELECT count(*) AS n FROM fb"))[0] };`);
-    const { outcome } = await runSource(pool, source, { dataDir: dir.path });
+    const { outcome } = await runSource(hostile.pool, source, { dataDir: hostile.dir.path });
     const r = resultOf(outcome) as { codes: Record<string, string | number>; rows: unknown[]; count: unknown };
     expect(r.codes["array row"]).toBe("TAU_E_CONNECTOR_ARGS_INVALID: Row 1 is not an object; load takes an array of objects (one per row).");
     expect(String(r.codes.cycle)).toMatch(/^TAU_E_BRIDGE_PAYLOAD_INVALID: The data passed to connector.call is not plain JSON/);
@@ -150,7 +138,7 @@ describe("the columnar row transport through the real executor", () => {
     answers[name] = hit ? JSON.parse(hit[1]) : "no answer";
   }
   return { answers, mismatch, rows: await db.extract("SELECT * FROM target ORDER BY id") };`);
-    const { outcome } = await runSource(pool, source, { dataDir: dir.path });
+    const { outcome } = await runSource(hostile.pool, source, { dataDir: hostile.dir.path });
     const r = resultOf(outcome) as { answers: Record<string, any>; mismatch: string; rows: unknown[] };
     const codes = Object.fromEntries(Object.entries(r.answers).map(([k, a]) => [k, a.ok ? `ok ${JSON.stringify(a.value)}` : a.error.code]));
     expect(codes).toEqual({
@@ -179,7 +167,7 @@ describe("the columnar row transport through the real executor", () => {
       { id: 3, v: "x" },
       { id: 4, v: "y" },
     ]);
-    const next = await runSource(pool, pipelineFile(`return "alive";`), { dataDir: dir.path });
+    const next = await runSource(hostile.pool, pipelineFile(`return "alive";`), { dataDir: hostile.dir.path });
     expect(resultOf(next.outcome)).toBe("alive");
   });
 });

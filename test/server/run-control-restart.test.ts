@@ -5,64 +5,19 @@
  * daemon leaves them (queued, then started, never finished), then a daemon starts on that home.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ERRORS, type ErrorCode, type RunError, type RunSummary, type RunView } from "../../server/contract";
-import type { ExecutorPoolPort } from "../../server/sandbox-port";
-import type { PipelineMeta, RunJob, RunOutcome } from "../../sandbox/types";
+import type { RunSummary, RunView } from "../../server/contract";
+import type { PipelineMeta } from "../../sandbox/types";
 import { Store } from "../../server/store";
 import { createDaemon, type Daemon } from "../../server";
 import { json, tempHome } from "./helpers/daemon";
+import { HeldPool, runError } from "./helpers/held-pool";
 import { backendDatabase, STORE_BACKENDS } from "./helpers/postgres";
-
-class HeldPool implements ExecutorPoolPort {
-  readonly held = new Map<string, { job: RunJob; finish: (outcome: RunOutcome) => void }>();
-  readonly started: string[] = [];
-
-  async start(): Promise<void> {}
-  async close(): Promise<void> {}
-  status(): [] {
-    return [];
-  }
-  async describe(): Promise<never> {
-    throw new Error("the tests deploy through the store");
-  }
-
-  run(job: RunJob): Promise<RunOutcome> {
-    return new Promise((resolve) => {
-      this.started.push(job.runId);
-      this.held.set(job.runId, {
-        job,
-        finish: (outcome) => {
-          this.held.delete(job.runId);
-          resolve(outcome);
-        },
-      });
-    });
-  }
-
-  cancel(runId: string): boolean {
-    const run = this.held.get(runId);
-    if (!run) return false;
-    run.finish({ status: "cancelled", error: runError("TAU_E_RUN_CANCELLED") });
-    return true;
-  }
-
-  succeed(runId: string): void {
-    const run = this.held.get(runId);
-    if (!run) throw new Error(`run ${runId} is not executing`);
-    run.finish({ status: "succeeded", result: { ok: true } });
-  }
-}
-
-function runError(code: ErrorCode): RunError {
-  return { code, message: ERRORS[code].message, hint: ERRORS[code].hint, step: null, line: null, column: null, details: {} };
-}
 
 let home: ReturnType<typeof tempHome>;
 let daemon: Daemon | null = null;
 /** The store both daemons of a test share: null for SQLite in the home, else a fresh PostgreSQL database. */
 let databaseUrl: string | null = null;
 let dropDatabase: () => Promise<void> = async () => undefined;
-
 
 /** Writes into the home's store while no daemon runs; the store is closed again afterwards. */
 async function withStore<T>(fn: (store: Store) => Promise<T>): Promise<T> {

@@ -5,63 +5,16 @@
  * the same paths through real isolates.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ERRORS, type ErrorCode, type RunError, type RunView } from "../../server/contract";
+import type { RunView } from "../../server/contract";
 import { LOCAL_POLICY } from "../../policies";
-import type { PipelineMeta, RunJob, RunOutcome } from "../../sandbox/types";
+import type { PipelineMeta } from "../../sandbox/types";
 import { IdGenerator } from "../../server/ids";
 import { RunService } from "../../server/services/runs";
 import { backoffMs } from "../../server/services/retry-policy";
 import { Store } from "../../server/store";
 import { tempHome } from "./helpers/daemon";
+import { HeldPool, runError } from "./helpers/held-pool";
 import { backendDatabase, STORE_BACKENDS } from "./helpers/postgres";
-
-class HeldPool {
-  readonly held = new Map<string, { job: RunJob; finish: (outcome: RunOutcome) => void }>();
-  readonly started: string[] = [];
-
-  run(job: RunJob): Promise<RunOutcome> {
-    return new Promise((resolve) => {
-      this.started.push(job.runId);
-      this.held.set(job.runId, {
-        job,
-        finish: (outcome) => {
-          this.held.delete(job.runId);
-          resolve(outcome);
-        },
-      });
-    });
-  }
-
-  cancel(runId: string): boolean {
-    const run = this.held.get(runId);
-    if (!run) return false;
-    run.finish({ status: "cancelled", error: runError("TAU_E_RUN_CANCELLED") });
-    return true;
-  }
-
-  succeed(runId: string): void {
-    this.take(runId).finish({ status: "succeeded", result: { ok: true } });
-  }
-
-  fail(runId: string, code: ErrorCode): void {
-    this.take(runId).finish({ status: "failed", error: runError(code) });
-  }
-
-  /** The held runs of one pipeline. */
-  of(pipeline: string): string[] {
-    return [...this.held.values()].filter((r) => r.job.pipeline === pipeline).map((r) => r.job.runId);
-  }
-
-  private take(runId: string): { finish: (outcome: RunOutcome) => void } {
-    const run = this.held.get(runId);
-    if (!run) throw new Error(`run ${runId} is not executing`);
-    return run;
-  }
-}
-
-function runError(code: ErrorCode): RunError {
-  return { code, message: ERRORS[code].message, hint: ERRORS[code].hint, step: null, line: null, column: null, details: {} };
-}
 
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
