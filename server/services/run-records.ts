@@ -3,8 +3,9 @@
  * a retry (`newRun`), and the ends the daemon itself decides (cancelled, interrupted).
  */
 import type { RunTrigger } from "../contract";
-import type { RunOutcome } from "../../sandbox/types";
-import { daemonRunError, type NewRun, type RunEnd, type RunRef, type RunRow } from "../store";
+import type { Policy } from "../../policies";
+import type { RunJob, RunJobSecrets, RunOutcome } from "../../sandbox/types";
+import { daemonRunError, iso, type NewRun, type RunEnd, type RunnableVersion, type RunRef, type RunRow } from "../store";
 import type { QueueItem } from "./run-queue";
 
 export interface QueuedRun extends QueueItem {
@@ -16,6 +17,29 @@ export interface QueuedRun extends QueueItem {
   attempt: number;
   maxAttempts: number;
   graphRunId: string | null;
+}
+
+/** What an executor is handed to run `run` on `version`. */
+export function runJobOf(
+  run: QueuedRun,
+  version: RunnableVersion,
+  context: { policy: Policy; lastSuccess: number | null; dataDir: string; secrets: RunJobSecrets | undefined },
+): RunJob {
+  return {
+    runId: run.ref.runId,
+    tenantId: run.ref.tenantId,
+    pipeline: run.ref.pipeline,
+    version: run.version,
+    filename: version.filename,
+    bundle: version.bundle,
+    sourceMap: version.sourceMap,
+    params: run.params,
+    lastSuccessfulRun: context.lastSuccess === null ? null : iso(context.lastSuccess),
+    timeoutSec: version.meta.timeoutSec,
+    policy: context.policy,
+    dataDir: context.dataDir,
+    ...(context.secrets ? { secrets: context.secrets } : {}),
+  };
 }
 
 /** The ledger's record of a queued run (first attempt or retry). */

@@ -14,15 +14,16 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { TauError, TERMINAL_RUN_STATUSES, type RunTrigger, type RunView } from "../contract";
 import type { Policy } from "../../policies";
 import { RUN_CONTROL_DEFAULTS, withRunControlDefaults } from "../../sandbox";
-import type { PipelineMeta, RunJob, RunJobSecrets, SandboxEvent } from "../../sandbox/types";
+import type { PipelineMeta, RunJobSecrets, SandboxEvent } from "../../sandbox/types";
 import type { IdGenerator } from "../ids";
 import type { Logger } from "../log";
 import type { ExecutorPoolPort } from "../sandbox-port";
-import { daemonRunError, iso, type RunEnd, type RunnableVersion, type RunRef, type Store } from "../store";
+import { daemonRunError, iso, type RunEnd, type RunRef, type Store } from "../store";
 import { runView } from "../views";
 import { backoffMs, isRetryable } from "./retry-policy";
 import { PendingRetries } from "./pending-retries";
-import { cancelled, errorText, interrupted, newRun, recoveredRun, retryCopy, toRunEnd, type QueuedRun } from "./run-records";
+import { cancelled, errorText, interrupted, newRun, recoveredRun, retryCopy, runJobOf, toRunEnd, type QueuedRun } from "./run-records";
+import { VersionCache } from "./version-cache";
 import { RunQueue } from "./run-queue";
 import { RunWaiters } from "./run-waiters";
 import { StepRecorder } from "./step-recorder";
@@ -102,11 +103,11 @@ export class RunService {
   private readonly retries = new PendingRetries<QueuedRun>();
   private readonly active = new Map<string, ActiveRun>();
   private readonly waiters = new RunWaiters();
-  /** Versions are immutable, so their bundles can be cached without invalidation. */
-  private readonly versions = new Map<string, RunnableVersion>();
+  private readonly versions: VersionCache;
   private accepting = true;
 
   constructor(private readonly options: RunServiceOptions) {
+    this.versions = new VersionCache(options.store, VERSION_CACHE_SIZE);
     const { policy } = options;
     this.queue = new RunQueue({
       concurrency: options.concurrency,
@@ -138,7 +139,7 @@ export class RunService {
         counts.failed++;
       } else if (row.status === "running" || startedElsewhere.has(run.runId)) {
         const end = interrupted("while it was running");
-        const version = await this.runnable(run);
+        const version = await this.versions.get(run.pipelineId, run.version);
         const retry = this.nextAttempt(run, end, version?.meta ?? null);
         if (retry) {
           await this.endAndRetry(run, end, retry.run, retry.notBefore);
@@ -230,7 +231,7 @@ export class RunService {
     let id = runId;
     for (;;) {
       await this.waitForAttempt(tenantId, id, Math.max(0, deadline - Date.now()), signal);
-      const next = await this.retriedBy(tenantId, id);
+      const next = await this.options.store.runs.retriedBy(tenantId, id);
       if (next === null) return id;
       id = next;
       if (Date.now() >= deadline || signal?.aborted) return id;
@@ -248,7 +249,7 @@ export class RunService {
     if ((await store.runs.status(tenantId, runId)) === null) throw new TauError("TAU_E_RUN_NOT_FOUND", `No run with id '${runId}'.`, { id: runId });
     // A run being queued right now is stored a moment before it enters the queue: look again briefly.
     for (let i = 0; i < 50; i++) {
-      const id = await this.newestAttempt(tenantId, runId);
+      const id = await store.runs.newestAttempt(tenantId, runId);
       const pending = this.retries.take(id);
       if (pending) {
         await this.end(pending.ref, cancelled("The pending retry was cancelled before it started."), Date.now());
@@ -278,13 +279,6 @@ export class RunService {
       await sleep(10);
     }
     throw new TauError("TAU_E_STORE_CONFLICT", `Run ${runId} is unfinished in the store but this daemon does not hold it; it may be changing state.`, { id: runId });
-  }
-
-  /** The newest attempt of a run: `runId` itself, or the last retry in its `retriedBy` chain. */
-  private async newestAttempt(tenantId: string, runId: string): Promise<string> {
-    let id = runId;
-    for (let next = await this.retriedBy(tenantId, id); next !== null; next = await this.retriedBy(tenantId, id)) id = next;
-    return id;
   }
 
   /** Resolves when this one attempt has finished, after `timeoutMs`, or when `signal` aborts. */
@@ -360,12 +354,6 @@ export class RunService {
     if (!this.accepting) throw new TauError("TAU_E_DAEMON_SHUTTING_DOWN");
   }
 
-  /** The attempt that retries `runId`, or null (none yet, or the run is not finished). */
-  private async retriedBy(tenantId: string, runId: string): Promise<string | null> {
-    const run = await this.options.store.runs.record(tenantId, runId);
-    return run && TERMINAL_RUN_STATUSES.includes(run.status) ? run.retriedBy : null;
-  }
-
   /** Starts queued runs while slots are free; the slot is released when the run's end is stored. */
   private pump(): void {
     while (this.accepting) {
@@ -399,7 +387,7 @@ export class RunService {
     try {
       if (this.options.startOn !== "claim") this.submit(store.ledger.started(run.ref, Date.now(), executorName));
       const lastSuccess = await store.runs.lastSucceededAt(run.pipelineId);
-      const version = await this.runnable(run);
+      const version = await this.versions.get(run.pipelineId, run.version);
       // Resolved before the cancel check below, so a cancel that arrives meanwhile is not missed.
       const secrets = version && this.options.secrets ? await this.options.secrets(run.ref.tenantId, policy) : undefined;
       if (!version) {
@@ -408,21 +396,7 @@ export class RunService {
         end = cancelled("The run was cancelled as it started.");
       } else {
         meta = version.meta;
-        const job: RunJob = {
-          runId: run.ref.runId,
-          tenantId: run.ref.tenantId,
-          pipeline: run.ref.pipeline,
-          version: run.version,
-          filename: version.filename,
-          bundle: version.bundle,
-          sourceMap: version.sourceMap,
-          params: run.params,
-          lastSuccessfulRun: lastSuccess === null ? null : iso(lastSuccess),
-          timeoutSec: version.meta.timeoutSec,
-          policy,
-          dataDir: join(home, "data", run.ref.tenantId),
-          ...(secrets ? { secrets } : {}),
-        };
+        const job = runJobOf(run, version, { policy, lastSuccess, dataDir: join(home, "data", run.ref.tenantId), secrets });
         // pool.run registers the run synchronously: a cancel from here on reaches it through pool.cancel.
         const onStart =
           this.options.startOn === "claim"
@@ -503,23 +477,6 @@ export class RunService {
       this.options.log.error({ err, runId: ref.runId }, "could not store the end of a run");
     }
     this.waiters.wake(ref.runId);
-  }
-
-  private async runnable(run: QueuedRun): Promise<RunnableVersion | null> {
-    const key = `${run.pipelineId}:${run.version}`;
-    const cached = this.versions.get(key);
-    if (cached) {
-      // Map order is insertion order: re-inserting keeps the most recently used last.
-      this.versions.delete(key);
-      this.versions.set(key, cached);
-      return cached;
-    }
-    const version = await this.options.store.pipelines.runnable(run.pipelineId, run.version);
-    if (version) {
-      this.versions.set(key, version);
-      if (this.versions.size > VERSION_CACHE_SIZE) this.versions.delete(this.versions.keys().next().value!);
-    }
-    return version;
   }
 
   /** Intermediate writes are not awaited (the ledger keeps their order); a failure is logged. */

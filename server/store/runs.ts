@@ -8,7 +8,7 @@
  * unit of work never writes a stale copy back over the ledger's rows.
  */
 import { raw } from "@mikro-orm/core";
-import type { RunStatus } from "../contract";
+import { TERMINAL_RUN_STATUSES, type RunStatus } from "../contract";
 import type { Database } from "./database";
 import { sql } from "./sql";
 import { RunEntity, type RunRow, type StepRow } from "./entities";
@@ -19,6 +19,7 @@ export type StepRecord = Omit<StepRow, "id" | "tenantId" | "run" | "position">;
 
 const S = {
   status: sql("select status from run where id = ? and tenant_id = ?"),
+  retriedBy: sql("select status, retried_by from run where id = ? and tenant_id = ?"),
   lastSuccess: sql("select max(finished_at) as at from run where pipeline_id = ? and status = 'succeeded'"),
   run: sql(
     `select r.id, p.name as pipeline, r.version, r.status, r."trigger", r.params, r.queued_at, r.started_at, r.finished_at, r.result, r.error,
@@ -150,6 +151,21 @@ export class RunRepository {
   /** A run's status (read connection), or null when there is no such run. */
   status(tenantId: string, runId: string): Promise<RunStatus | null> {
     return this.db.read("run status", async (c) => (await c.get<{ status: RunStatus }>(S.status, runId, tenantId))?.status ?? null);
+  }
+
+  /** The attempt that retries a finished run (read connection); null when none does (yet), or the run is unfinished. */
+  retriedBy(tenantId: string, runId: string): Promise<string | null> {
+    return this.db.read("run retried by", async (c) => {
+      const row = await c.get<{ status: RunStatus; retried_by: string | null }>(S.retriedBy, runId, tenantId);
+      return row && TERMINAL_RUN_STATUSES.includes(row.status) ? row.retried_by : null;
+    });
+  }
+
+  /** The newest attempt of a run: `runId` itself, or the last retry in its `retriedBy` chain. */
+  async newestAttempt(tenantId: string, runId: string): Promise<string> {
+    let id = runId;
+    for (let next = await this.retriedBy(tenantId, id); next !== null; next = await this.retriedBy(tenantId, id)) id = next;
+    return id;
   }
 
   /** When the pipeline last finished a run successfully (ms), or null (read connection). */
